@@ -37,6 +37,10 @@ run_config() {
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" $ctest_args 2>&1 | tee "$log"
   local summary
   summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
+  if [[ -z $summary ]] && grep -q 'No tests were found' "$log"; then
+    echo "=== [$name] no tests selected"
+    return
+  fi
   if [[ -z $summary ]]; then
     echo "=== [$name] no test summary"
     failed_configs+=("$name(no tests)")
