@@ -137,10 +137,10 @@ TEST_F(LoopDeviceTest, DiscardSucceedsOrReportsEopnotsupp) {
 }
 
 TEST_F(LoopDeviceTest, ExclusiveOpenOfMountedDeviceFailsWithEbusy) {
-  ASSERT_EQ(bdtest::RunCommand("mkfs.ext4 -q -F '" + loop_->path() + "'"), 0);
+  ASSERT_EQ(bdtest::Shell("mkfs.ext4 -q -F " + testsupport::Quote(loop_->path())).rc, 0);
   bdtest::TempDir mnt;
-  bdtest::MountGuard guard;
-  ASSERT_TRUE(guard.Mount(loop_->path(), mnt.path(), "ext4")) << strerror(errno);
+  bdtest::MountGuard guard(loop_->path(), mnt.path(), "ext4");
+  ASSERT_TRUE(guard.ok()) << strerror(errno);
   DeviceOptions o;
   o.exclusive = true;
   auto dev = OpenDevice(loop_->path(), o);

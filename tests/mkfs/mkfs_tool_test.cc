@@ -25,7 +25,7 @@ void PokeFile(const std::string& path, uint64_t offset, const void* data, size_t
 
 // Loop-device tests need root and a free loop device.
 #define REQUIRE_LOOP(loop)                                         \
-  if (!(loop).ok()) GTEST_SKIP() << "cannot attach a loop device (needs root)"
+  if (!(loop)) GTEST_SKIP() << "cannot attach a loop device (needs root)"
 
 TEST(MkfsToolTest, FreshImagePassesFsckForSeveralBlockSizes) {
   TempDir dir;
@@ -145,11 +145,11 @@ TEST(MkfsToolTest, ManyGroupsPrintProgressUnlessQuiet) {
 TEST(MkfsLoopTest, FreshFilesystemOnLoopDevicePassesFsck) {
   TempDir dir;
   const std::string img = dir.Image("img", 64 << 20);
-  LoopDevice loop(img);
+  auto loop = LoopDevice::Attach(img);
   REQUIRE_LOOP(loop);
-  RunResult mk = RunTool("mkfs.foliofs", {"-L", "loopfs", loop.path()});
+  RunResult mk = RunTool("mkfs.foliofs", {"-L", "loopfs", loop->path()});
   ASSERT_EQ(mk.rc, 0) << mk.output;
-  RunResult fsck = RunTool("fsck.foliofs", {"-v", loop.path()});
+  RunResult fsck = RunTool("fsck.foliofs", {"-v", loop->path()});
   EXPECT_EQ(fsck.rc, 0) << fsck.output;
   EXPECT_TRUE(Contains(fsck, "label 'loopfs'")) << fsck.output;
 }
@@ -157,9 +157,9 @@ TEST(MkfsLoopTest, FreshFilesystemOnLoopDevicePassesFsck) {
 TEST(MkfsLoopTest, ReadOnlyLoopDeviceIsRefused) {
   TempDir dir;
   const std::string img = dir.Image("img", 32 << 20);
-  LoopDevice loop(img, /*read_only=*/true);
+  auto loop = LoopDevice::Attach(img, "-r");
   REQUIRE_LOOP(loop);
-  RunResult r = RunTool("mkfs.foliofs", {loop.path()});
+  RunResult r = RunTool("mkfs.foliofs", {loop->path()});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Contains(r, "read-only")) << r.output;
 }
@@ -167,11 +167,11 @@ TEST(MkfsLoopTest, ReadOnlyLoopDeviceIsRefused) {
 TEST(MkfsLoopTest, DeviceHeldExclusivelyByAnotherOpenerIsRefused) {
   TempDir dir;
   const std::string img = dir.Image("img", 32 << 20);
-  LoopDevice loop(img);
+  auto loop = LoopDevice::Attach(img);
   REQUIRE_LOOP(loop);
-  const int held = open(loop.path().c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  const int held = open(loop->path().c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
   ASSERT_GE(held, 0) << std::strerror(errno);
-  RunResult r = RunTool("mkfs.foliofs", {loop.path()});
+  RunResult r = RunTool("mkfs.foliofs", {loop->path()});
   close(held);
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Contains(r, "is in use")) << r.output;
@@ -181,13 +181,13 @@ TEST(MkfsLoopTest, MountedDeviceAndItsBackingImageAreRefused) {
   TempDir dir;
   const std::string img = dir.Image("img", 32 << 20);
   ASSERT_EQ(Shell("mkfs.ext4 -F -q " + Quote(img)).rc, 0);
-  LoopDevice loop(img);
+  auto loop = LoopDevice::Attach(img);
   REQUIRE_LOOP(loop);
   const std::string mnt = dir.path() + "/mnt";
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
-  MountGuard mounted(loop.path(), mnt, "ext4");
+  MountGuard mounted(loop->path(), mnt, "ext4");
   if (!mounted.ok()) GTEST_SKIP() << "cannot mount ext4 here";
-  RunResult r = RunTool("mkfs.foliofs", {"-f", loop.path()});
+  RunResult r = RunTool("mkfs.foliofs", {"-f", loop->path()});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(Contains(r, "is mounted on " + mnt)) << r.output;
   RunResult via_image = RunTool("mkfs.foliofs", {"-f", img});
