@@ -55,12 +55,14 @@ uint64_t SizeDefaultJournal(uint64_t blocks, uint64_t journal_first_block) {
   return std::max(kMinJournalBlocks, blocks / 4);
 }
 
+// A copy starts at or after front_end + 2: mkfs puts the root and lost+found
+// leaves at front_end and front_end + 1 (FORMAT.md §1, §13).
 void PlaceBackups(Layout* l) {
   const uint64_t copy = 1 + l->gdt_blocks;
   const uint64_t tail = l->blocks_count - copy;
   for (uint32_t g = 1; g < l->group_count; ++g) {
     const uint64_t start = l->group_first_block(g);
-    if (IsSparseBackupGroup(g) && start >= l->front_end && start + copy <= tail) {
+    if (IsSparseBackupGroup(g) && start >= l->front_end + 2 && start + copy <= tail) {
       l->backup_blocks.push_back(start);
       l->backup_groups.push_back(g);
     }

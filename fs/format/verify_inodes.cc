@@ -158,7 +158,24 @@ Status Checker::CheckXattrs(uint64_t ino, const Inode& inode, uint64_t* nblocks)
   ++*nblocks;
   ASSIGN_OR_RETURN(AlignedBuffer buf, ReadBlocks(inode.xattr_block, 1));
   auto xattrs = DecodeXattrBlock(Block(buf, 0), inode.xattr_block, ino, seed_);
-  if (!xattrs.ok()) Error(InodeName(ino) + ": " + xattrs.status().message());
+  if (!xattrs.ok()) {
+    Error(InodeName(ino) + ": " + xattrs.status().message());
+    return Status::Ok();
+  }
+  // A name appears at most once across both areas (FORMAT.md §10).
+  if (inline_xattrs.ok()) {
+    for (const Xattr& x : *xattrs) {
+      const bool dup = std::any_of(inline_xattrs->begin(), inline_xattrs->end(),
+                                   [&](const Xattr& y) {
+                                     return y.index == x.index && y.name == x.name;
+                                   });
+      if (dup) {
+        Error(InodeName(ino) + ": xattr " + std::to_string(static_cast<unsigned>(x.index)) +
+              "." + x.name + " is both inline and in the xattr block");
+        break;
+      }
+    }
+  }
   return Status::Ok();
 }
 

@@ -247,6 +247,62 @@ TEST(FsVerifyTest, ResealedGarbageInMetadataBlocksNeverBreaksTheVerifier) {
   EXPECT_TRUE(Verify(*fs.dev).clean());
 }
 
+// FORMAT.md §1/§13: mkfs puts the root and lost+found leaves at front_end and
+// front_end + 1, so a sparse backup copy may only start after them. With the
+// journal sized so the front region ends exactly where group 1 (a backup
+// group) starts, the copy must be skipped rather than overwrite the root.
+TEST(FsVerifyTest, BackupNeverOverlapsTheMkfsDirectoryBlocks) {
+  constexpr uint32_t kBs = 1024;
+  const uint32_t bpg = BitsPerBitmap(kBs);
+  const uint64_t bytes = uint64_t{3} * bpg * kBs;
+  auto probe = ComputeLayout(bytes, kBs, 0, 0);
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  for (uint64_t gap : {0, 1, 2}) {
+    SCOPED_TRACE("front_end = group 1 start - " + std::to_string(gap));
+    const uint64_t journal = bpg - gap - probe->journal_first_block;
+    auto l = ComputeLayout(bytes, kBs, 0, journal);
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    ASSERT_EQ(l->front_end + gap, uint64_t{bpg});
+    for (uint64_t b : l->backup_blocks) {
+      EXPECT_TRUE(b + 1 + l->gdt_blocks <= l->front_end || b >= l->front_end + 2)
+          << "backup at " << b << " overlaps the directory blocks at " << l->front_end;
+    }
+    auto dev = MemoryDevice::Create(bytes);
+    ASSERT_TRUE(dev.ok());
+    auto sb = MakeFilesystem(**dev, *l, TestOptions());
+    ASSERT_TRUE(sb.ok()) << sb.status().ToString();
+    VerifyReport r = Verify(**dev);
+    EXPECT_TRUE(r.findings.empty()) << Describe(r);
+  }
+}
+
+// FORMAT.md §10: a name appears at most once across the inline area and the
+// xattr block.
+TEST(FsVerifyTest, XattrNameInBothAreasIsReported) {
+  TestFs fs = MakeTestFs(4096);
+  const uint64_t at = fs.layout.inode_table_start * 4096 + (kLostFoundIno - 1) * kInodeSize;
+  uint8_t rec[kInodeSize];
+  fs.dev->Peek(at, rec, sizeof rec);
+  auto inode = Inode::Decode(rec, fs.sb.checksum_seed, kLostFoundIno);
+  ASSERT_TRUE(inode.ok());
+  const std::vector<Xattr> xs = {{XattrIndex::kUser, "dup", "1"}};
+  auto used = EncodeXattrEntries(xs, inode->xattr_inline.data(), inode->xattr_inline.size());
+  ASSERT_TRUE(used.ok());
+  inode->xattr_inline_bytes = static_cast<uint32_t>(*used);
+  const uint64_t xblock = fs.layout.front_end + 2;  // free after mkfs
+  std::vector<uint8_t> block(4096);
+  ASSERT_TRUE(EncodeXattrBlock(xs, xblock, kLostFoundIno, fs.sb.checksum_seed, block).ok());
+  fs.dev->Poke(xblock * 4096, block.data(), block.size());
+  inode->xattr_block = xblock;
+  inode->blocks += 1;
+  inode->Encode(fs.sb.checksum_seed, rec);
+  fs.dev->Poke(at, rec, sizeof rec);
+  VerifyReport r = Verify(*fs.dev);
+  EXPECT_TRUE(HasError(r, "inode 11: xattr 1.dup is both inline and in the xattr block"))
+      << Describe(r);
+  EXPECT_FALSE(HasError(r, "inode 11: blocks field")) << Describe(r);
+}
+
 TEST(FsVerifyTest, BlankDeviceHasNoSuperblock) {
   auto dev = MemoryDevice::Create(4 << 20);
   ASSERT_TRUE(dev.ok());
