@@ -8,8 +8,9 @@
 //     froze it) and detach it from the transaction; allocate the exact number
 //     of log blocks; write descriptor blocks, block copies and revoke blocks in
 //     one Submit batch ending with a flush.
-//  3. COMMIT: write the checksummed commit block with FUA. The transaction is
-//     durable when that write completes: this is the single commit point.
+//  3. COMMIT: unless the journal has aborted meanwhile, write the checksummed
+//     commit block with FUA. The transaction is durable when that write
+//     completes: this is the single commit point.
 //  4. FINISHED: the copies become checkpoint entries; waiters are woken.
 #include <algorithm>
 #include <chrono>
@@ -213,7 +214,14 @@ void Journal::BuildCommitBlock(uint64_t tid, CommitPlan& plan) {
 // One batch: the log blocks as runs of consecutive log positions (split at
 // the wrap and every kMaxIovPerRequest blocks), then a flush. Then the commit
 // block with FUA.
+//
+// Never after an abort: the transaction may have been LOCKED when the journal
+// aborted, with a handle that then saw EROFS half-way through its update, so
+// committing it would make a half-applied handle durable. Checking after the
+// handover is enough: if the journal is not aborted then, every handle of `t`
+// (all stopped before the handover) ran whole.
 Status Journal::WriteLog(Transaction& t, CommitPlan& plan) {
+  RETURN_IF_ERROR(error());
   const uint32_t bs = opts_.block_size;
   std::vector<iovec> iovs;
   iovs.reserve(plan.order.size());
@@ -236,6 +244,7 @@ Status Journal::WriteLog(Transaction& t, CommitPlan& plan) {
   RETURN_IF_ERROR(dev_.Submit(batch).WithContext("writing the log"));
   {
     std::lock_guard<std::mutex> lock(state_mu_);
+    if (aborted_) return AbortedStatusLocked();  // no commit block after an abort
     t.state = TransactionState::kCommit;
   }
   RunHook(TransactionState::kCommit, t.tid);

@@ -213,6 +213,11 @@ uint64_t Journal::committed_tid() const {
   return commit_sequence_;
 }
 
+TransactionState Journal::open_transaction_state() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return running_ ? running_->state : TransactionState::kFinished;
+}
+
 bool Journal::aborted() const {
   std::lock_guard<std::mutex> lock(state_mu_);
   return aborted_;

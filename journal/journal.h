@@ -29,8 +29,9 @@
 //         j->ForceCommit(tid);   // fsync
 //
 // Errors. Any I/O error in commit or checkpoint aborts the journal: later
-// Start/ForceCommit/handle operations fail with EROFS quoting the original
-// error; nothing is half-applied.
+// Start/ForceCommit (of a tid not yet durable)/handle operations fail with
+// EROFS quoting the original error; no commit block is written after the
+// abort, so a handle that saw EROFS half-way is never made durable.
 //
 // Thread safety and lock order (take left before right; never the reverse):
 //
@@ -121,8 +122,9 @@ class Handle;
 
 class Journal {
  public:
-  // Validates the superblock (magic, checksum, geometry, uuid), runs recovery,
-  // resets the log and starts the commit thread.
+  // Validates the superblock (magic, type, checksum, version, geometry, uuid,
+  // start), runs recovery, resets the log (superblock start = 1) and starts the
+  // commit thread.
   static Result<std::unique_ptr<Journal>> Open(BlockDevice& dev, const JournalOptions& options);
   ~Journal();  // Close(), errors logged
   Journal(const Journal&) = delete;
@@ -132,8 +134,9 @@ class Journal {
   // `credits` credits. May wait for log space. `what` names it in I1 reports.
   Result<std::unique_ptr<Handle>> Start(int credits, std::string_view what = "handle");
   // Waits until transaction `tid` is durable (at once if it is). EINVAL for a
-  // tid never started; EROFS after abort; EDEADLK (release) / abort (debug) when
-  // the calling thread holds a handle of this journal.
+  // tid never started; EROFS after abort unless `tid` is already durable;
+  // EDEADLK (release) / abort (debug) when the calling thread holds a handle
+  // of this journal.
   Status ForceCommit(uint64_t tid);
   // Commits the running transaction (if any) and writes every committed block
   // home, advancing the tail. Must not be called while holding a handle.
@@ -147,6 +150,10 @@ class Journal {
   uint64_t current_tid() const;
   // Highest tid known durable.
   uint64_t committed_tid() const;
+  // State of the transaction handles may still belong to: kRunning, or kLocked
+  // while a commit waits for its handles to stop; kFinished when none is open.
+  // For tests and debugging (it may change as soon as it is returned).
+  TransactionState open_transaction_state() const;
   bool aborted() const;
   Status error() const;  // OK unless aborted
   // Aborts the journal (idempotent; the first reason is kept).

@@ -367,6 +367,45 @@ TEST(AbortTest, IoErrorDuringCheckpointAbortsAndRecoveryReplays) {
   EXPECT_EQ(PatternTid(HomeBlock(*mem, kHomeStart + 1).data(), kHomeStart + 1), 1);
 }
 
+// A handle whose transaction is LOCKED (the commit waits for it to stop) sees
+// the abort half-way through its update: its first block is dirty, the second
+// is refused with EROFS. That transaction must not be committed after the
+// abort, or the half-applied update would become durable and be replayed.
+TEST(AbortTest, TransactionLockedWhenTheJournalAbortsIsNotCommitted) {
+  auto dev = Formatted();
+  auto j = OpenOk(*dev, TestOptions());
+  auto h = j->Start(2, "rename");
+  ASSERT_TRUE(h.ok());
+  const uint64_t tid = (*h)->tid();
+  auto a = j->buffers().Read(kHomeStart);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*h)->GetWriteAccess(**a).ok());
+  FillPattern((*a)->data(), 100, kHomeStart);
+  ASSERT_TRUE((*h)->DirtyMetadata(**a).ok());
+  // Another thread asks for the commit; the commit thread locks the transaction
+  // and waits for this handle to stop.
+  auto commit = std::async(std::launch::async, [&] { return j->ForceCommit(tid); });
+  // The abort must land while the transaction is LOCKED, waiting for this handle.
+  for (int i = 0; i < 10000 && j->open_transaction_state() != TransactionState::kLocked; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (j->open_transaction_state() != TransactionState::kLocked) {
+    (void)(*h)->Stop();  // lets ForceCommit (and the future's destructor) finish
+    FAIL() << "the commit never locked the transaction";
+  }
+  j->Abort(Status::Error(EIO, "test: abort while a handle runs"));
+  auto b = j->buffers().Read(kHomeStart + 1);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*h)->GetWriteAccess(**b).err(), EROFS);  // the update stops half-way
+  EXPECT_EQ((*h)->Stop().err(), EROFS);
+  EXPECT_EQ(commit.get().err(), EROFS);
+  EXPECT_LT(j->committed_tid(), tid);
+  EXPECT_EQ(j->Close().err(), EROFS);
+  j.reset();
+  auto j2 = OpenOk(*dev, TestOptions());
+  EXPECT_EQ(j2->recovery_info().transactions_replayed, 0u);
+  EXPECT_EQ(PatternTid(HomeBlock(*dev, kHomeStart).data(), kHomeStart), 0);
+}
+
 TEST(AbortTest, ReadErrorDuringRecoveryFailsOpenAndKeepsTheLog) {
   auto dev = Formatted();
   auto j = OpenOk(*dev, TestOptions());
