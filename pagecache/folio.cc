@@ -1,0 +1,225 @@
+#include "pagecache/folio.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "pagecache/base/held_handles.h"
+#include "pagecache/mapping.h"
+
+namespace foliofs {
+namespace {
+
+bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "foliofs: pagecache: %s\n", what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace
+
+Result<FolioRef> Folio::Create(uint64_t pos, uint32_t block_size, uint32_t order) {
+  if (!IsPowerOfTwo(block_size) || block_size < kMinBlockSize || block_size > kMaxBlockSize)
+    return Status::Error(EINVAL, "folio block size " + std::to_string(block_size) +
+                                     " is not a power of two in [1 KiB, 64 KiB]");
+  if (order > 16)
+    return Status::Error(EINVAL, "folio order " + std::to_string(order) + " is too large");
+  const uint64_t size = uint64_t{block_size} << order;
+  if (pos % size != 0)
+    return Status::Error(EINVAL, "folio position " + std::to_string(pos) +
+                                     " is not aligned to its size " + std::to_string(size));
+  AlignedBuffer data;
+  try {
+    data = AllocateAligned(size, 4096);  // zero-filled
+  } catch (const std::bad_alloc&) {
+    return Status::Error(ENOMEM, "cannot allocate a folio of " + std::to_string(size) + " bytes");
+  }
+  return FolioRef(new Folio(pos, block_size, order, std::move(data)));
+}
+
+Folio::Folio(uint64_t pos, uint32_t block_size, uint32_t order, AlignedBuffer data)
+    : pos_(pos),
+      block_size_(block_size),
+      order_(order),
+      data_(std::move(data)),
+      uptodate_bits_(size_t{1} << order, false),
+      dirty_bits_(size_t{1} << order, false) {}
+
+// ---- lock -------------------------------------------------------------------
+
+void Folio::Lock() {
+  std::unique_lock lk(state_mu_);
+  state_cv_.wait(lk, [&] { return !locked_.load(std::memory_order_relaxed); });
+  locked_.store(true, std::memory_order_release);
+  owner_ = std::this_thread::get_id();
+}
+
+bool Folio::TryLock() {
+  std::lock_guard lk(state_mu_);
+  if (locked_.load(std::memory_order_relaxed)) return false;
+  locked_.store(true, std::memory_order_release);
+  owner_ = std::this_thread::get_id();
+  return true;
+}
+
+void Folio::Unlock() {
+  {
+    std::lock_guard lk(state_mu_);
+#ifndef NDEBUG
+    if (!locked_.load(std::memory_order_relaxed) || owner_ != std::this_thread::get_id())
+      Die("folio unlocked by a thread that does not hold its lock");
+#endif
+    owner_ = std::thread::id();
+    locked_.store(false, std::memory_order_release);
+  }
+  state_cv_.notify_all();
+}
+
+bool Folio::IsLockedByMe() const {
+  std::lock_guard lk(state_mu_);
+  return locked_.load(std::memory_order_relaxed) && owner_ == std::this_thread::get_id();
+}
+
+void Folio::AssertLocked(const char* what) const {
+#ifndef NDEBUG
+  if (!IsLockedByMe()) {
+    std::fprintf(stderr, "foliofs: pagecache: %s without the folio lock\n", what);
+    std::fflush(stderr);
+    std::abort();
+  }
+#else
+  (void)what;
+#endif
+}
+
+Mapping* Folio::mapping() const {
+  AssertLocked("Folio::mapping");
+  return mapping_;
+}
+
+// ---- block state ------------------------------------------------------------
+
+void Folio::BlockSpan(uint64_t offset, uint64_t len, uint32_t* first, uint32_t* last) const {
+  if (len == 0 || offset + len > size()) Die("folio range out of bounds or empty");
+  *first = static_cast<uint32_t>(offset / block_size_);
+  *last = static_cast<uint32_t>((offset + len - 1) / block_size_);
+}
+
+void Folio::WholeBlockSpan(uint64_t offset, uint64_t len, uint32_t* first,
+                           uint32_t* last_excl) const {
+  if (offset + len > size()) Die("folio range out of bounds");
+  *first = static_cast<uint32_t>((offset + block_size_ - 1) / block_size_);
+  *last_excl = static_cast<uint32_t>((offset + len) / block_size_);
+  if (*last_excl < *first) *last_excl = *first;
+}
+
+void Folio::RefreshDirtySummary() {
+  bool any = false;
+  for (bool b : dirty_bits_) any = any || b;
+  const bool was = dirty_.exchange(any, std::memory_order_acq_rel);
+  if (was != any && mapping_ != nullptr) mapping_->AccountDirty(any ? +1 : -1);
+}
+
+void Folio::RefreshUptodateSummary() {
+  bool all = true;
+  for (bool b : uptodate_bits_) all = all && b;
+  uptodate_.store(all, std::memory_order_release);
+}
+
+void Folio::MarkUptodate(uint64_t offset, uint64_t len) {
+  AssertLocked("Folio::MarkUptodate");
+  if (len == 0) return;
+  uint32_t first, last;
+  BlockSpan(offset, len, &first, &last);
+  for (uint32_t b = first; b <= last; b++) uptodate_bits_[b] = true;
+  RefreshUptodateSummary();
+}
+
+void Folio::MarkDirty(uint64_t offset, uint64_t len) {
+  AssertLocked("Folio::MarkDirty");
+  if (len == 0) return;
+  uint32_t first, last;
+  BlockSpan(offset, len, &first, &last);
+  for (uint32_t b = first; b <= last; b++) dirty_bits_[b] = true;
+  RefreshDirtySummary();
+}
+
+void Folio::ClearDirty() {
+  AssertLocked("Folio::ClearDirty");
+  dirty_bits_.assign(dirty_bits_.size(), false);
+  RefreshDirtySummary();
+}
+
+void Folio::ClearDirtyBlocksIn(uint64_t offset, uint64_t len) {
+  AssertLocked("Folio::ClearDirtyBlocksIn");
+  uint32_t first, last_excl;
+  WholeBlockSpan(offset, len, &first, &last_excl);
+  for (uint32_t b = first; b < last_excl; b++) dirty_bits_[b] = false;
+  RefreshDirtySummary();
+}
+
+void Folio::ClearUptodateBlocksIn(uint64_t offset, uint64_t len) {
+  AssertLocked("Folio::ClearUptodateBlocksIn");
+  uint32_t first, last_excl;
+  WholeBlockSpan(offset, len, &first, &last_excl);
+  for (uint32_t b = first; b < last_excl; b++) uptodate_bits_[b] = false;
+  RefreshUptodateSummary();
+}
+
+void Folio::ZeroRange(uint64_t offset, uint64_t len) {
+  AssertLocked("Folio::ZeroRange");
+  if (offset + len > size()) Die("Folio::ZeroRange out of bounds");
+  std::memset(data_.get() + offset, 0, len);
+}
+
+bool Folio::IsUptodate(uint64_t offset, uint64_t len) const {
+  if (len == 0) return true;
+  uint32_t first, last;
+  BlockSpan(offset, len, &first, &last);
+  for (uint32_t b = first; b <= last; b++)
+    if (!uptodate_bits_[b]) return false;
+  return true;
+}
+
+bool Folio::IsDirty(uint64_t offset, uint64_t len) const {
+  if (len == 0) return false;
+  uint32_t first, last;
+  BlockSpan(offset, len, &first, &last);
+  for (uint32_t b = first; b <= last; b++)
+    if (dirty_bits_[b]) return true;
+  return false;
+}
+
+bool Folio::BlockUptodate(uint32_t block) const { return uptodate_bits_.at(block); }
+bool Folio::BlockDirty(uint32_t block) const { return dirty_bits_.at(block); }
+
+// ---- writeback --------------------------------------------------------------
+
+void Folio::StartWriteback() {
+  AssertLocked("Folio::StartWriteback");
+  std::lock_guard lk(state_mu_);
+  if (writeback_.load(std::memory_order_relaxed)) Die("StartWriteback on a folio under writeback");
+  writeback_.store(true, std::memory_order_release);
+}
+
+void Folio::EndWriteback() {
+  {
+    std::lock_guard lk(state_mu_);
+    if (!writeback_.load(std::memory_order_relaxed))
+      Die("EndWriteback on a folio not under writeback");
+    writeback_.store(false, std::memory_order_release);
+  }
+  state_cv_.notify_all();
+}
+
+void Folio::WaitWriteback() {
+  AssertNoJournalHandle("folio writeback");
+  std::unique_lock lk(state_mu_);
+  state_cv_.wait(lk, [&] { return !writeback_.load(std::memory_order_relaxed); });
+}
+
+}  // namespace foliofs

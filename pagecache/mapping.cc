@@ -1,0 +1,141 @@
+#include "pagecache/mapping.h"
+
+#include <algorithm>
+#include <string>
+
+namespace foliofs {
+namespace {
+
+bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+uint32_t Log2(uint64_t v) {
+  uint32_t r = 0;
+  while (v > 1) {
+    v >>= 1;
+    r++;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Mapping>> Mapping::Create(uint32_t block_size, uint64_t max_folio_size) {
+  if (!IsPowerOfTwo(block_size) || block_size < kMinBlockSize || block_size > kMaxBlockSize)
+    return Status::Error(EINVAL, "mapping block size " + std::to_string(block_size) +
+                                     " is not a power of two in [1 KiB, 64 KiB]");
+  if (!IsPowerOfTwo(max_folio_size) || max_folio_size < block_size ||
+      max_folio_size > (uint64_t{block_size} << 16))
+    return Status::Error(EINVAL, "max folio size " + std::to_string(max_folio_size) +
+                                     " is not a power of two ≥ the block size");
+  return std::unique_ptr<Mapping>(new Mapping(block_size, Log2(max_folio_size / block_size)));
+}
+
+Mapping::Mapping(uint32_t block_size, uint32_t max_order)
+    : block_size_(block_size), max_order_(max_order) {}
+
+// Precondition: no other thread uses the mapping or its folios (inode
+// eviction). Folios still referenced elsewhere outlive it, detached
+// (mapping() == nullptr), so that no folio points at a dead mapping. The
+// folio lock is not taken: with no other user it protects nothing here, and a
+// folio left locked (a failed test) must not hang the destructor.
+Mapping::~Mapping() {
+  for (auto& [pos, folio] : folios_) folio->mapping_ = nullptr;
+}
+
+std::map<uint64_t, FolioRef>::const_iterator Mapping::FindLocked(uint64_t pos) const {
+  auto it = folios_.upper_bound(pos);  // first folio starting after pos
+  if (it == folios_.begin()) return folios_.end();
+  --it;
+  return it->second->Contains(pos) ? it : folios_.end();
+}
+
+FolioRef Mapping::Lookup(uint64_t pos) const {
+  std::lock_guard lk(mu_);
+  auto it = FindLocked(pos);
+  return it == folios_.end() ? nullptr : it->second;
+}
+
+bool Mapping::RangeFreeLocked(uint64_t start, uint64_t end) const {
+  auto it = folios_.lower_bound(start);
+  if (it != folios_.end() && it->first < end) return false;  // starts inside
+  if (it == folios_.begin()) return true;
+  --it;
+  return it->second->end() <= start;  // the predecessor ends before start
+}
+
+uint32_t Mapping::FitOrderLocked(uint64_t pos, uint32_t hint) const {
+  for (uint32_t order = std::min(hint, max_order_);; order--) {
+    const uint64_t size = uint64_t{block_size_} << order;
+    const uint64_t start = pos / size * size;
+    if (order == 0 || RangeFreeLocked(start, start + size)) return order;
+  }
+}
+
+Result<FolioRef> Mapping::GetOrCreate(uint64_t pos, uint32_t order_hint) {
+  for (;;) {
+    uint32_t order;
+    {
+      std::lock_guard lk(mu_);
+      auto it = FindLocked(pos);
+      if (it != folios_.end()) return it->second;
+      order = FitOrderLocked(pos, order_hint);
+    }
+    // Allocate (and zero) outside the leaf lock, then insert if the range is
+    // still free; otherwise someone raced us: look again.
+    const uint64_t size = uint64_t{block_size_} << order;
+    ASSIGN_OR_RETURN(FolioRef folio, Folio::Create(pos / size * size, block_size_, order));
+    std::lock_guard lk(mu_);
+    if (!RangeFreeLocked(folio->pos(), folio->end())) continue;
+    folio->mapping_ = this;  // not yet published: no folio lock needed
+    folios_.emplace(folio->pos(), folio);
+    return folio;
+  }
+}
+
+uint64_t Mapping::FillDirtyFolios(uint64_t start, uint64_t end, FolioBatch& batch) const {
+  if (start >= end) return end;
+  std::lock_guard lk(mu_);
+  auto it = FindLocked(start);
+  if (it == folios_.end()) it = folios_.lower_bound(start);
+  for (; it != folios_.end() && it->first < end; ++it) {
+    const Folio& f = *it->second;
+    if (!f.dirty() && !f.writeback()) continue;
+    if (!batch.Add(it->second)) return std::max(it->first, start);  // full on entry
+    if (batch.full()) return std::min(f.end(), end);
+  }
+  return end;
+}
+
+bool Mapping::RangeNeedsWriteback(uint64_t start, uint64_t end) const {
+  if (start >= end) return false;
+  std::lock_guard lk(mu_);
+  auto it = FindLocked(start);
+  if (it == folios_.end()) it = folios_.lower_bound(start);
+  for (; it != folios_.end() && it->first < end; ++it)
+    if (it->second->dirty() || it->second->writeback()) return true;
+  return false;
+}
+
+uint64_t Mapping::FindDirtyRun(uint64_t from, uint64_t max_bytes, FolioBatch& batch) const {
+  auto eligible = [](const Folio& f) { return f.dirty() && !f.writeback(); };
+  std::lock_guard lk(mu_);
+  auto it = FindLocked(from);
+  if (it == folios_.end()) it = folios_.lower_bound(from);
+  while (it != folios_.end() && !eligible(*it->second)) ++it;
+  if (it == folios_.end() || batch.full()) return UINT64_MAX;
+  uint64_t next = it->first, total = 0;
+  for (; it != folios_.end() && it->first == next && eligible(*it->second); ++it) {
+    if (total > 0 && total + it->second->size() > max_bytes) break;
+    if (!batch.Add(it->second)) break;
+    total += it->second->size();
+    next = it->second->end();
+  }
+  return next;
+}
+
+size_t Mapping::folio_count() const {
+  std::lock_guard lk(mu_);
+  return folios_.size();
+}
+
+}  // namespace foliofs
