@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "pagecache/base/endian.h"
 #include "pagecache/base/status.h"
 
 namespace foliofs::journal {
@@ -101,11 +102,5 @@ void SealLogBlock(uint32_t seed, std::span<uint8_t> block);
 bool DecodeLogHeader(uint32_t seed, std::span<const uint8_t> block, LogHeader* out);
 BlockTag DecodeTag(std::span<const uint8_t> block, size_t index);
 uint64_t DecodeRevokeRecord(std::span<const uint8_t> block, size_t index);
-
-// Little-endian helpers (also used by tests).
-void PutLe32(uint8_t* p, uint32_t v);
-void PutLe64(uint8_t* p, uint64_t v);
-uint32_t GetLe32(const uint8_t* p);
-uint64_t GetLe64(const uint8_t* p);
 
 }  // namespace foliofs::journal

@@ -9,31 +9,17 @@
 #include <cstdint>
 #include <cstring>
 
+#include "pagecache/base/endian.h"
+
 namespace foliofs::format::codec {
 
-inline void Put16(uint8_t* p, size_t off, uint16_t v) {
-  p[off] = static_cast<uint8_t>(v);
-  p[off + 1] = static_cast<uint8_t>(v >> 8);
-}
-inline void Put32(uint8_t* p, size_t off, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline void Put64(uint8_t* p, size_t off, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[off + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline uint16_t Get16(const uint8_t* p, size_t off) {
-  return static_cast<uint16_t>(p[off] | (p[off + 1] << 8));
-}
-inline uint32_t Get32(const uint8_t* p, size_t off) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | p[off + i];
-  return v;
-}
-inline uint64_t Get64(const uint8_t* p, size_t off) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[off + i];
-  return v;
-}
+// Field access at an offset into a record; the byte order lives in base/endian.h.
+inline void Put16(uint8_t* p, size_t off, uint16_t v) { PutLe16(p + off, v); }
+inline void Put32(uint8_t* p, size_t off, uint32_t v) { PutLe32(p + off, v); }
+inline void Put64(uint8_t* p, size_t off, uint64_t v) { PutLe64(p + off, v); }
+inline uint16_t Get16(const uint8_t* p, size_t off) { return GetLe16(p + off); }
+inline uint32_t Get32(const uint8_t* p, size_t off) { return GetLe32(p + off); }
+inline uint64_t Get64(const uint8_t* p, size_t off) { return GetLe64(p + off); }
 
 // Offsets of the common block header (FORMAT.md §2).
 inline constexpr size_t kHdrMagic = 0;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "journal/journal_format.h"
 #include "pagecache/base/status.h"
 #include "pagecache/blockdev/block_device.h"
 
@@ -45,7 +46,7 @@ inline constexpr uint64_t kMaxLogicalBlocks = 1ULL << 32;
 inline constexpr uint32_t kMaxExtentLength = (1U << 31) - 1;
 inline constexpr size_t kMaxNameLen = 255;
 inline constexpr size_t kLabelSize = 64;
-inline constexpr uint64_t kMinJournalBlocks = 64;     // = journal::kMinJournalBlocks
+inline constexpr uint64_t kMinJournalBlocks = journal::kMinJournalBlocks;  // FORMAT.md §12
 inline constexpr uint64_t kMinFreeBlocks = 64;        // data blocks left after metadata
 inline constexpr uint32_t kTailBackupGroup = 0xFFFFFFFF;
 

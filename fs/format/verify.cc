@@ -6,11 +6,9 @@
 
 #include "fs/format/codec.h"
 #include "fs/format/verify_internal.h"
-#include "journal/journal_format.h"
 
 namespace foliofs::format {
 
-static_assert(kMinJournalBlocks == journal::kMinJournalBlocks, "FORMAT.md §12 and JOURNAL.md agree");
 
 using verify_internal::Checker;
 
