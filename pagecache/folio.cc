@@ -14,6 +14,10 @@ namespace {
 
 bool IsPowerOfTwo(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
+// Folio locks held by this thread (Lock/TryLock increment, Unlock
+// decrements): ThreadHoldsFolioLock(). Only its own thread touches it.
+thread_local int t_folio_locks = 0;
+
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "foliofs: pagecache: %s\n", what);
   std::fflush(stderr);
@@ -56,6 +60,7 @@ void Folio::Lock() {
   state_cv_.wait(lk, [&] { return !locked_.load(std::memory_order_relaxed); });
   locked_.store(true, std::memory_order_release);
   owner_ = std::this_thread::get_id();
+  t_folio_locks++;
 }
 
 bool Folio::TryLock() {
@@ -63,6 +68,7 @@ bool Folio::TryLock() {
   if (locked_.load(std::memory_order_relaxed)) return false;
   locked_.store(true, std::memory_order_release);
   owner_ = std::this_thread::get_id();
+  t_folio_locks++;
   return true;
 }
 
@@ -76,8 +82,11 @@ void Folio::Unlock() {
     owner_ = std::thread::id();
     locked_.store(false, std::memory_order_release);
   }
+  if (t_folio_locks > 0) t_folio_locks--;
   state_cv_.notify_all();
 }
+
+bool Folio::ThreadHoldsFolioLock() { return t_folio_locks > 0; }
 
 bool Folio::IsLockedByMe() const {
   std::lock_guard lk(state_mu_);
@@ -121,7 +130,7 @@ void Folio::RefreshDirtySummary() {
   bool any = false;
   for (bool b : dirty_bits_) any = any || b;
   const bool was = dirty_.exchange(any, std::memory_order_acq_rel);
-  if (was != any && mapping_ != nullptr) mapping_->AccountDirty(any ? +1 : -1);
+  if (was != any && mapping_ != nullptr) mapping_->AccountDirty(any ? +1 : -1, size());
 }
 
 void Folio::RefreshUptodateSummary() {
@@ -201,23 +210,43 @@ bool Folio::BlockDirty(uint32_t block) const { return dirty_bits_.at(block); }
 
 void Folio::StartWriteback() {
   AssertLocked("Folio::StartWriteback");
-  std::lock_guard lk(state_mu_);
-  if (writeback_.load(std::memory_order_relaxed)) Die("StartWriteback on a folio under writeback");
-  writeback_.store(true, std::memory_order_release);
-}
-
-void Folio::EndWriteback() {
   {
     std::lock_guard lk(state_mu_);
-    if (!writeback_.load(std::memory_order_relaxed))
-      Die("EndWriteback on a folio not under writeback");
-    writeback_.store(false, std::memory_order_release);
+    if (writeback_.load(std::memory_order_relaxed))
+      Die("StartWriteback on a folio under writeback");
+    writeback_.store(true, std::memory_order_release);
   }
+  if (mapping_ != nullptr) mapping_->StartFolioWriteback(*this);
+}
+
+void Folio::ClearWritebackFlag() {
+  std::lock_guard lk(state_mu_);
+  if (!writeback_.load(std::memory_order_relaxed))
+    Die("EndWriteback on a folio not under writeback");
+  writeback_.store(false, std::memory_order_release);
+}
+
+// No folio lock: mapping_ is read without it because it cannot change while
+// writeback() is set (truncate, invalidate and reclaim never remove a folio
+// under writeback, and they see the flag clear only after this read).
+void Folio::EndWriteback() {
+  Mapping* m = mapping_;
+  if (m != nullptr)
+    m->EndFolioWriteback(*this);  // clears the flag
+  else
+    ClearWritebackFlag();
   state_cv_.notify_all();
 }
 
 void Folio::WaitWriteback() {
   AssertNoJournalHandle("folio writeback");
+#ifndef NDEBUG
+  if (ThreadHoldsFolioLock())
+    Die("Folio::WaitWriteback with a folio lock held: nothing may wait for writeback while "
+        "holding a folio lock (writeback.h; a journal-handle holder may be waiting for that "
+        "lock, and writeback completion needs a handle)");
+#endif
+  if (!writeback()) return;
   std::unique_lock lk(state_mu_);
   state_cv_.wait(lk, [&] { return !writeback_.load(std::memory_order_relaxed); });
 }

@@ -74,6 +74,15 @@ class Folio {
   bool IsLocked() const { return locked_.load(std::memory_order_acquire); }
   // True when the calling thread holds the lock (debug checks, tests).
   bool IsLockedByMe() const;
+  // True when the calling thread holds any folio lock (a thread-local count
+  // kept by Lock/TryLock/Unlock): such a thread must not wait for memory or
+  // for writeback (page_cache.h).
+  static bool ThreadHoldsFolioLock();
+
+  // CLOCK reference bit for reclaim: set on every lookup, cleared by the
+  // reclaim hand as it passes. Atomic; no lock.
+  void MarkAccessed() { accessed_.store(true, std::memory_order_relaxed); }
+  bool TestAndClearAccessed() { return accessed_.exchange(false, std::memory_order_relaxed); }
 
   // The mapping this folio belongs to, nullptr once removed. Folio lock.
   Mapping* mapping() const;
@@ -109,13 +118,19 @@ class Folio {
   bool uptodate() const { return uptodate_.load(std::memory_order_acquire); }
   bool writeback() const { return writeback_.load(std::memory_order_acquire); }
 
-  // --- Writeback. StartWriteback requires the folio lock and a folio not
-  // already under writeback (folio_start_writeback); the caller then unlocks
-  // and submits I/O. EndWriteback: any thread, wakes every waiter.
+  // --- Writeback (protocol in writeback.h). StartWriteback requires the
+  // folio lock and a folio not already under writeback
+  // (folio_start_writeback). EndWriteback: any thread, no folio lock, after
+  // the filesystem's completion; wakes every waiter. Both update the owning
+  // cache's writeback accounting; the folio cannot leave its mapping while
+  // under writeback (truncate, invalidate and reclaim wait or skip).
   void StartWriteback();
   void EndWriteback();
   // Sleeps until writeback() is false. I1: calls AssertNoJournalHandle first,
   // so it aborts in debug builds when the thread holds a journal handle.
+  // Callers hold no folio lock (writeback.h: a thread holding a journal
+  // handle may be waiting for that lock, and writeback completion needs a
+  // handle); debug builds abort otherwise.
   void WaitWriteback();
 
  private:
@@ -129,6 +144,9 @@ class Folio {
   // Blocks wholly inside the range: [*first, *last_excl).
   void WholeBlockSpan(uint64_t offset, uint64_t len, uint32_t* first, uint32_t* last_excl) const;
   void RefreshDirtySummary();
+  // Clears writeback_ under state_mu_ (aborts if it was not set); does not
+  // notify. EndWriteback calls it, through the cache for charged mappings.
+  void ClearWritebackFlag();
   void RefreshUptodateSummary();
 
   const uint64_t pos_;
@@ -155,6 +173,7 @@ class Folio {
   std::atomic<bool> locked_{false};
   std::thread::id owner_;  // guarded by state_mu_
   std::atomic<bool> writeback_{false};
+  std::atomic<bool> accessed_{false};
 };
 
 // RAII holder of a folio lock (folio_lock / folio_unlock on scope exit).

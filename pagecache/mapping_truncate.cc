@@ -1,9 +1,13 @@
 // Mapping::TruncateRange / InvalidateRange (truncate_inode_pages_range).
 //
 // One folio at a time: find it under the leaf lock, take a reference, drop
-// the leaf lock, lock the folio, recheck that it is still ours, wait for its
-// writeback (I1-checked; writeback completion needs no folio lock, so waiting
-// with it held cannot deadlock), then remove it or zero its covered part.
+// the leaf lock, lock the folio, recheck that it is still ours. If it is
+// under writeback, unlock it, wait for the writeback (I1-checked) and start
+// over: writeback.h forbids waiting for writeback with a folio lock held (a
+// thread holding a journal handle may be waiting for that lock while the
+// writeback completion waits for a commit that waits for that handle).
+// Writeback cannot start again while we hold the lock, so once a locked folio
+// is seen clean of writeback it is removed or zeroed under that same lock.
 #include <algorithm>
 
 #include "pagecache/mapping.h"
@@ -33,26 +37,33 @@ void Mapping::ShrinkRange(uint64_t start, uint64_t end, RangeOp op) {
     if (!folio) return;
     folio->Lock();
     // Removed by someone else between lookup and lock: look again from cur.
-    const bool ours = folio->mapping() == this;
-    if (ours) {
-      folio->WaitWriteback();
-      if (folio->pos() >= start && folio->end() <= end)
-        RemoveFolio(*folio);
-      else
-        ZeroPartial(*folio, start, end, op);
+    if (folio->mapping() != this) {
+      folio->Unlock();
+      continue;
     }
+    if (folio->writeback()) {
+      folio->Unlock();
+      folio->WaitWriteback();  // no folio lock held; I1-checked
+      continue;                // relock and recheck everything
+    }
+    if (folio->pos() >= start && folio->end() <= end)
+      RemoveFolio(*folio);
+    else
+      ZeroPartial(*folio, start, end, op);
     folio->Unlock();
-    if (ours) cur = std::max(cur, folio->end());
+    cur = std::max(cur, folio->end());
   }
 }
 
 void Mapping::RemoveFolio(Folio& folio) {
-  std::lock_guard lk(mu_);
-  auto it = folios_.find(folio.pos());
-  if (it == folios_.end() || it->second.get() != &folio) return;
-  if (folio.dirty()) AccountDirty(-1);
-  folio.mapping_ = nullptr;  // folio lock and mu_ held
-  folios_.erase(it);
+  uint64_t freed = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = folios_.find(folio.pos());
+    if (it == folios_.end() || it->second.get() != &folio) return;
+    freed = UnlinkLocked(it);
+  }
+  Uncharge(freed);
 }
 
 void Mapping::ZeroPartial(Folio& folio, uint64_t start, uint64_t end, RangeOp op) {

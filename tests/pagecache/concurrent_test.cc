@@ -6,55 +6,29 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <future>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "pagecache/pagecache.h"
+#include "tests/support/watchdog.h"
 
 namespace foliofs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testsupport::Watchdog;
 constexpr uint64_t kSpace = 2 * 1024 * 1024;
 
-// Aborts the process unless Done() is called within `limit`.
-class Watchdog {
- public:
-  Watchdog(const char* what, std::chrono::seconds limit) {
-    thread_ = std::thread([this, what, limit] {
-      if (done_.get_future().wait_for(limit) == std::future_status::timeout) {
-        std::fprintf(stderr, "watchdog: %s hung for %llds\n", what,
-                     static_cast<long long>(limit.count()));
-        std::fflush(stderr);
-        std::abort();
-      }
-    });
-  }
-  ~Watchdog() { Done(); }
-  void Done() {
-    if (!thread_.joinable()) return;
-    done_.set_value();
-    thread_.join();
-  }
-
- private:
-  std::promise<void> done_;
-  std::thread thread_;
-};
-
-// Locks f and waits out its writeback; false (unlocked) if it left `m`.
+// Locks f; false (unlocked) if it left `m`. Writers never wait for
+// writeback (writeback.h: the I/O reads a folio only while it is locked).
 bool LockStable(Folio& f, Mapping& m) {
   f.Lock();
   if (f.mapping() != &m) {
     f.Unlock();
     return false;
   }
-  f.WaitWriteback();
   return true;
 }
 
@@ -81,6 +55,8 @@ void WritebackThread(Mapping& m, Clock::time_point stop, std::atomic<uint64_t>* 
   while (Clock::now() < stop) {
     from = m.FindDirtyRun(from, 256 * 1024, batch);
     if (from == UINT64_MAX) from = 0;
+    // writeback.h's protocol: lock in ascending order, start writeback,
+    // do the "I/O" (read the bytes) with the locks held, unlock, then end.
     std::vector<Folio*> started;
     for (const FolioRef& f : batch) {
       f->Lock();
@@ -88,13 +64,14 @@ void WritebackThread(Mapping& m, Clock::time_point stop, std::atomic<uint64_t>* 
         f->ClearDirty();
         f->StartWriteback();
         started.push_back(f.get());
+      } else {
+        f->Unlock();
       }
-      f->Unlock();
     }
-    for (Folio* f : started) {  // the "I/O": reads the bytes without the lock
+    for (Folio* f : started)
       for (uint64_t i = 0; i < f->size(); i += 512) acc += f->data()[i];
-      f->EndWriteback();
-    }
+    for (Folio* f : started) f->Unlock();
+    for (Folio* f : started) f->EndWriteback();
     batch.Clear();
   }
   sum->fetch_add(acc);
