@@ -12,7 +12,10 @@
 //     ascending position, recheck folio.mapping() == &mapping and dirtiness.
 //  2. Under the folio locks: never write folios wholly past EOF (clear their
 //     dirty bits; I6), zero the bytes past EOF of the EOF folio, note the
-//     dirty blocks, ClearDirty, StartWriteback.
+//     dirty blocks, StartWriteback, then ClearDirty — in that order, so that
+//     a lock-free reader of dirty()/writeback() (FillDirtyFolios, fsync)
+//     never sees the folio neither dirty nor under writeback while its data
+//     is not yet on the device (I2).
 //  3. Map the dirty blocks (a pure lookup under the filesystem's per-inode
 //     mapping lock: no allocation, no journal handle — blocks were allocated,
 //     unwritten, when the data was written: I8) and submit the device I/O as

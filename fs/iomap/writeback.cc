@@ -5,7 +5,8 @@
 //     them ascending, recheck mapping and dirtiness;
 //  2. EOF rule (I6): folios wholly past i_size are cleaned, not written; the
 //     EOF folio's bytes past i_size are zeroed in the cache first;
-//  3. note the dirty block runs, ClearDirty, StartWriteback;
+//  3. note the dirty block runs, StartWriteback, then ClearDirty (never a
+//     moment where the folio is neither dirty nor under writeback: I2);
 //  4. MapBlocks per run (split at extent boundaries), one device batch for
 //     the whole gathering, submitted with the folio locks held;
 //  5. unlock; inode.EndWriteback per mapped run (converts UNWRITTEN in the
@@ -168,8 +169,17 @@ Status WriteLocked(IomapInode& inode, const std::vector<Folio*>& locked, Writeba
   for (Folio* f : locked) {
     if (!HandleEof(*f, size)) continue;
     CollectPieces(*f, pieces);
-    f->ClearDirty();
+    // StartWriteback BEFORE ClearDirty: lock-free observers of the summary
+    // flags (iomap_begin's FillDirtyFolios for zero range — I2 —, fsync's
+    // gathering and WaitWritebackRange) rely on "dirty() || writeback()"
+    // holding continuously until the data is on the device and converted.
+    // The other order opens a window (widened by ClearDirty's dirty
+    // accounting, which takes Mapping::mu_) where the folio looks clean and
+    // idle while its data is only in the cache: zero range skipped it (the
+    // flusher then wrote back the un-zeroed bytes) and fsync returned before
+    // it was written.
     f->StartWriteback();
+    f->ClearDirty();
     started.push_back(f);
   }
   IoPlan plan(IoOp::kWrite);

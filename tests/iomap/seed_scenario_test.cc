@@ -499,5 +499,51 @@ TEST(IomapSeedDeathTest, FlushFallbackZeroRangeIsCaughtByI1Checker) {
 #endif
 }
 
+// Writeback under the folio lock must set writeback() BEFORE it clears
+// dirty(): lock-free readers of the summary flags (iomap_begin's
+// FillDirtyFolios for zero range — I2 —, fsync's gathering,
+// RangeNeedsWriteback, WaitWritebackRange) take "neither dirty nor under
+// writeback" to mean "the device (after conversion) has the data". With
+// ClearDirty first, the folio looked clean and idle while the flusher sat in
+// ClearDirty's dirty accounting (it takes Mapping::mu_, which those readers
+// hold): zero range skipped it and the flusher then wrote back the un-zeroed
+// bytes, and fsync returned before the data was written (the model test's
+// failures under reclaim, where background flushers run beside the ops).
+// The poller below holds Mapping::mu_ as often as it can, which parks the
+// old order inside that window nearly every round.
+TEST(IomapSeedTest, WritebackNeverShowsAFolioCleanAndIdleBeforeItsDataIsWritten) {
+  auto fs = MakeFs();
+  ModelInode& inode = fs->inode();
+  Mapping& mapping = inode.page_mapping();
+  std::atomic<bool> written{false};
+  fs->data_device().on_write = [&](uint64_t, uint64_t) {
+    written.store(true, std::memory_order_seq_cst);
+  };
+  Watchdog dog("writeback racing a summary-flag reader", seconds(120));
+  uint64_t violations = 0;
+  for (int round = 0; round < 2000 && violations == 0; round++) {
+    WriteOk(inode, 0, Pattern(kBs, static_cast<uint8_t>(round)));
+    written.store(false, std::memory_order_seq_cst);
+    std::atomic<bool> done{false};
+    Status wb_status;
+    std::thread wb([&] {
+      wb_status = inode.WritebackRange(0, UINT64_MAX, /*sync=*/false);
+      done.store(true, std::memory_order_seq_cst);
+    });
+    while (!done.load(std::memory_order_seq_cst)) {
+      // Flags first, then the device: once neither flag is set the data
+      // must already have been submitted.
+      const bool needs = mapping.RangeNeedsWriteback(0, kBs);
+      if (!needs && !written.load(std::memory_order_seq_cst)) violations++;
+    }
+    wb.join();
+    ASSERT_TRUE(wb_status.ok()) << wb_status.ToString();
+  }
+  dog.Done();
+  fs->data_device().on_write = nullptr;
+  EXPECT_EQ(violations, 0u)
+      << "a folio looked neither dirty nor under writeback before its data was written";
+}
+
 }  // namespace
 }  // namespace foliofs::iomaptest

@@ -82,8 +82,10 @@ class DeviceOps : public AddressSpaceOps {
         iov.push_back({f->data() + uint64_t{b} * f->block_size(), f->block_size()});
         offsets.push_back(base_ + f->pos() + uint64_t{b} * f->block_size());
       }
-      f->ClearDirty();
+      // StartWriteback before ClearDirty (writeback.h step 2): never a
+      // moment where the folio looks neither dirty nor under writeback.
       f->StartWriteback();
+      f->ClearDirty();
       locked.push_back(f.get());
     }
     std::vector<IoRequest> reqs(iov.size());
