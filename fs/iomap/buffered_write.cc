@@ -13,8 +13,6 @@
 namespace foliofs {
 namespace {
 
-using iomap_internal::LockInMapping;
-using iomap_internal::OrderFor;
 
 // Copies data[0, n) into the locked folio at file position p. Folio locked.
 Status CopyIntoFolio(IomapIter& iter, Folio& folio, uint64_t p, const uint8_t* data, uint64_t n) {
@@ -31,35 +29,10 @@ Status CopyIntoFolio(IomapIter& iter, Folio& folio, uint64_t p, const uint8_t* d
 
 // One step: [iter.pos(), iter.pos() + iter.length()) of data starting at src.
 void WriteStep(IomapIter& iter, const uint8_t* src) {
-  Mapping& mapping = iter.inode().page_mapping();
-  const uint64_t len = iter.length();
-  uint64_t done = 0;
-  while (done < len) {
-    const uint64_t p = iter.pos() + done;
-    const uint32_t order = OrderFor(p, len - done, mapping.block_size(), mapping.max_order());
-    Result<FolioRef> folio = mapping.GetOrCreate(p, order);
-    if (!folio.ok()) {
-      iter.Advance(done);
-      iter.SetError(folio.status());
-      return;
-    }
-    Folio& f = **folio;
-    if (!LockInMapping(f, mapping)) continue;  // truncated since the lookup: look again
-    if (!iter.inode().IomapValid(iter)) {      // I7: the extent map changed
-      f.Unlock();
-      break;  // advance over what is done; Next() remaps from there
-    }
-    const uint64_t n = std::min(f.end() - p, len - done);
-    Status st = CopyIntoFolio(iter, f, p, src + done, n);
-    f.Unlock();
-    if (!st.ok()) {
-      iter.Advance(done);
-      iter.SetError(st);
-      return;
-    }
-    done += n;
-  }
-  iter.Advance(done);
+  const uint64_t step_pos = iter.pos();
+  iomap_internal::ForEachLockedFolio(iter, [&](Folio& f, uint64_t p, uint64_t n) {
+    return CopyIntoFolio(iter, f, p, src + (p - step_pos), n);
+  });
 }
 
 }  // namespace

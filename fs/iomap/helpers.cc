@@ -24,6 +24,38 @@ bool LockInMapping(Folio& folio, const Mapping& mapping) {
   return false;
 }
 
+void ForEachLockedFolio(IomapIter& iter, const FolioPieceFn& fn) {
+  Mapping& mapping = iter.inode().page_mapping();
+  const uint64_t len = iter.length();
+  uint64_t done = 0;
+  while (done < len) {
+    const uint64_t p = iter.pos() + done;
+    const uint32_t order = OrderFor(p, len - done, mapping.block_size(), mapping.max_order());
+    Result<FolioRef> folio = mapping.GetOrCreate(p, order);
+    if (!folio.ok()) {
+      iter.Advance(done);
+      iter.SetError(folio.status());
+      return;
+    }
+    Folio& f = **folio;
+    if (!LockInMapping(f, mapping)) continue;  // truncated since the lookup: look again
+    if (!iter.inode().IomapValid(iter)) {      // I7: the extent map changed
+      f.Unlock();
+      break;  // advance over what is done; Next() remaps from there
+    }
+    const uint64_t n = std::min(f.end() - p, len - done);
+    Status st = fn(f, p, n);
+    f.Unlock();
+    if (!st.ok()) {
+      iter.Advance(done);
+      iter.SetError(st);
+      return;
+    }
+    done += n;
+  }
+  iter.Advance(done);
+}
+
 // The first and last block touched by [off, off+len) are the only ones a
 // partial write leaves partly old; every block strictly inside is overwritten.
 Status PrepareWriteBlocks(IomapInode& inode, const Iomap& src, Folio& folio, uint64_t off,

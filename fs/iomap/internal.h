@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,5 +34,14 @@ Status PrepareWriteBlocks(IomapInode& inode, const Iomap& src, Folio& folio, uin
 // Locks `folio` and checks it still belongs to `mapping`; false (unlocked)
 // when a truncate removed it after the lookup.
 bool LockInMapping(Folio& folio, const Mapping& mapping);
+
+// The per-folio walk of a write-like step (buffered write, zero range over
+// MAPPED): for each piece [p, p+n) of [iter.pos(), iter.pos()+iter.length())
+// gets or creates its folio (order from the bytes left), locks it, rechecks
+// the mapping, revalidates the iomap (I7) and calls fn under the folio lock.
+// Advances over the pieces done; stops early (so Next() remaps) when the
+// iomap went stale, and on an error from fn or the cache (set on iter).
+using FolioPieceFn = std::function<Status(Folio& folio, uint64_t p, uint64_t n)>;
+void ForEachLockedFolio(IomapIter& iter, const FolioPieceFn& fn);
 
 }  // namespace foliofs::iomap_internal

@@ -25,47 +25,20 @@ namespace foliofs {
 namespace {
 
 using iomap_internal::LockInMapping;
-using iomap_internal::OrderFor;
 using iomap_internal::RoundDown;
 using iomap_internal::RoundUp;
 
 // MAPPED step: zero [pos, pos+length) through the cache.
 void ZeroMapped(IomapIter& iter, bool* did_zero) {
-  Mapping& mapping = iter.inode().page_mapping();
-  const uint64_t len = iter.length();
-  uint64_t done = 0;
-  while (done < len) {
-    const uint64_t p = iter.pos() + done;
-    const uint32_t order = OrderFor(p, len - done, mapping.block_size(), mapping.max_order());
-    Result<FolioRef> folio = mapping.GetOrCreate(p, order);
-    if (!folio.ok()) {
-      iter.Advance(done);
-      iter.SetError(folio.status());
-      return;
-    }
-    Folio& f = **folio;
-    if (!LockInMapping(f, mapping)) continue;
-    if (!iter.inode().IomapValid(iter)) {  // I7
-      f.Unlock();
-      break;
-    }
-    const uint64_t off = p - f.pos(), n = std::min(f.end() - p, len - done);
-    Status st = iomap_internal::PrepareWriteBlocks(iter.inode(), iter.srcmap(), f, off, n);
-    if (st.ok()) {
-      f.ZeroRange(off, n);
-      f.MarkUptodate(off, n);
-      f.MarkDirty(off, n);
-      *did_zero = true;
-    }
-    f.Unlock();
-    if (!st.ok()) {
-      iter.Advance(done);
-      iter.SetError(st);
-      return;
-    }
-    done += n;
-  }
-  iter.Advance(done);
+  iomap_internal::ForEachLockedFolio(iter, [&](Folio& f, uint64_t p, uint64_t n) {
+    const uint64_t off = p - f.pos();
+    RETURN_IF_ERROR(iomap_internal::PrepareWriteBlocks(iter.inode(), iter.srcmap(), f, off, n));
+    f.ZeroRange(off, n);
+    f.MarkUptodate(off, n);
+    f.MarkDirty(off, n);
+    *did_zero = true;
+    return Status::Ok();
+  });
 }
 
 // Zeroes the intersection [a, b) of a locked folio with an UNWRITTEN/HOLE
