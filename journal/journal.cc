@@ -131,6 +131,18 @@ Result<std::unique_ptr<Journal>> Journal::Open(BlockDevice& dev, const JournalOp
 Status Journal::Recover(const JournalSuperblock& sb) {
   uint64_t next = sb.sequence;
   recovery_.first_tid = sb.sequence;
+  if (opts_.read_only) {
+    // Nothing may be written: a log that needs replay cannot be used at all.
+    if (sb.start != 0) {
+      return Status::Error(EROFS, "journal needs recovery: mount read-write once, or run "
+                                  "fsck.foliofs, before mounting read-only");
+    }
+    std::lock_guard<std::mutex> lock(state_mu_);
+    next_tid_ = next;
+    commit_sequence_ = next - 1;
+    commit_request_ = next - 1;
+    return Status::Ok();
+  }
   if (sb.start != 0) {
     LogGeometry g{&dev_, opts_.first_block, opts_.num_blocks, opts_.block_size, seed_};
     ASSIGN_OR_RETURN(RecoveryInfo info, RecoverLog(g, sb.start, sb.sequence));
@@ -175,6 +187,7 @@ Status Journal::Close() {
   commit_cv_.notify_all();
   if (commit_thread_.joinable()) commit_thread_.join();
   if (aborted()) return error();
+  if (opts_.read_only) return Status::Ok();  // nothing was written; the log stays empty
   RETURN_IF_ERROR(DoCheckpoint());
   std::lock_guard<std::mutex> cp(checkpoint_mu_);
   uint64_t next;

@@ -91,6 +91,10 @@ struct JournalOptions {
   std::array<uint8_t, 16> uuid{};  // must match the journal superblock
   std::chrono::milliseconds commit_interval{5000};
   size_t max_clean_buffers = 4096;  // BufferCache bound
+  // Read-only use (a read-only mount): Open refuses (EROFS) a log that needs
+  // recovery and writes nothing; Close writes nothing. Start must not be
+  // called (the filesystem refuses changes first).
+  bool read_only = false;
   // Tests: called by the commit thread after the transaction entered `state`
   // (kLocked: handles drained, new transaction open, nothing copied yet). May block.
   std::function<void(TransactionState state, uint64_t tid)> commit_hook;
