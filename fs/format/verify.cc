@@ -35,9 +35,25 @@ Result<VerifyReport> VerifyFilesystem(BlockDevice& dev, const VerifyOptions& opt
 
 namespace verify_internal {
 
-void Checker::Error(std::string message) {
+void Checker::Error(std::string message, Problem kind) {
+  problems_.push_back(kind);
   if (report_->findings.size() >= options_.max_findings) return;
   report_->findings.push_back({Finding::Severity::kError, std::move(message)});
+}
+
+// The root and lost+found are never cleared but recreated: repair needs both.
+void Checker::InodeError(uint64_t ino, std::string message) {
+  if (ino == sb_.root_ino || ino == sb_.lost_found_ino) {
+    Error(std::move(message), Problem::kRebuildDir);
+    rebuild_dirs_.insert(ino);
+    return;
+  }
+  Error(std::move(message), Problem::kBadInode);
+  bad_inodes_.insert(ino);
+}
+
+void Checker::DirError(uint64_t dir_ino, std::string message) {
+  InodeError(dir_ino, std::move(message));
 }
 
 void Checker::Warn(std::string message) {
@@ -68,10 +84,16 @@ Result<AlignedBuffer> Checker::ReadBlocks(uint64_t first, uint64_t count) {
   return buf;
 }
 
-bool Checker::MarkBlocks(uint64_t first, uint64_t count, const std::string& what) {
+bool Checker::MarkBlocks(uint64_t first, uint64_t count, const std::string& what,
+                         uint64_t owner_ino) {
   if (first >= sb_.blocks_count || count > sb_.blocks_count - first) {
-    Error(what + ": blocks " + std::to_string(first) + "+" + std::to_string(count) +
-          " lie outside the filesystem");
+    std::string message = what + ": blocks " + std::to_string(first) + "+" +
+                          std::to_string(count) + " lie outside the filesystem";
+    if (owner_ino != 0) {
+      InodeError(owner_ino, std::move(message));
+    } else {
+      Error(std::move(message));
+    }
     return false;
   }
   bool ok = true;
@@ -230,7 +252,7 @@ Status Checker::CheckGroupDescriptors() {
   descs_.assign(sb_.group_count, GroupDesc{});
   for (uint32_t b = 0; b < layout_.gdt_blocks; ++b) {
     Status st = CheckBlock(Block(buf, b), BlockType::kGroupDesc, 1 + b, seed_);
-    if (!st.ok()) Error(st.message());
+    if (!st.ok()) Error(st.message(), Problem::kCounters);
   }
   for (uint32_t g = 0; g < sb_.group_count; ++g) {
     const uint8_t* p = buf.get() + (g / per) * block_size_ + kBlockHeaderSize +
@@ -240,10 +262,12 @@ Status Checker::CheckGroupDescriptors() {
     if (d.block_bitmap != layout_.block_bitmap_start + g ||
         d.inode_bitmap != layout_.inode_bitmap_start + g ||
         d.inode_table != layout_.inode_table_start + uint64_t{g} * layout_.inode_table_blocks) {
-      Error("group " + std::to_string(g) + " descriptor: bitmap/inode table locations are wrong");
+      Error("group " + std::to_string(g) + " descriptor: bitmap/inode table locations are wrong",
+            Problem::kDescriptor);
     }
     if (d.free_blocks > layout_.group_blocks(g) || d.free_inodes > sb_.inodes_per_group) {
-      Error("group " + std::to_string(g) + " descriptor: free counts out of range");
+      Error("group " + std::to_string(g) + " descriptor: free counts out of range",
+            Problem::kCounters);
     }
   }
   return Status::Ok();
@@ -258,8 +282,8 @@ Status Checker::CheckBitmapBlocks() {
                            layout_.block_bitmap_start + g, seed_);
     Status st2 = CheckBlock(Block(inode_bitmaps_, g), BlockType::kInodeBitmap,
                             layout_.inode_bitmap_start + g, seed_);
-    if (!st.ok()) Error(st.message());
-    if (!st2.ok()) Error(st2.message());
+    if (!st.ok()) Error(st.message(), Problem::kBlockBitmap);
+    if (!st2.ok()) Error(st2.message(), Problem::kInodeBitmap);
     if (!st.ok() || !st2.ok()) {
       bitmaps_ok_[g] = false;
       continue;
@@ -267,7 +291,8 @@ Status Checker::CheckBitmapBlocks() {
     const uint32_t bits = BitsPerBitmap(block_size_);
     for (uint32_t i = layout_.group_blocks(g); i < bits; ++i) {
       if (!TestBit(Block(block_bitmaps_, g), i)) {
-        Error("group " + std::to_string(g) + " block bitmap: padding bits past the end are clear");
+        Error("group " + std::to_string(g) + " block bitmap: padding bits past the end are clear",
+              Problem::kBlockBitmap);
         break;
       }
     }
@@ -303,17 +328,20 @@ void Checker::CompareBlockBitmaps() {
     total_free += free;
     if (diffs != 0) {
       Error("group " + std::to_string(g) + " block bitmap differs from the blocks in use at " +
-            std::to_string(diffs) + " blocks (first: block " + std::to_string(first_diff) + ")");
+            std::to_string(diffs) + " blocks (first: block " + std::to_string(first_diff) + ")",
+            Problem::kBlockBitmap);
     }
     if (descs_[g].free_blocks != free) {
       Error("group " + std::to_string(g) + " descriptor: free_blocks " +
-            std::to_string(descs_[g].free_blocks) + ", counted " + std::to_string(free));
+            std::to_string(descs_[g].free_blocks) + ", counted " + std::to_string(free),
+            Problem::kCounters);
     }
   }
   report_->blocks_in_use = sb_.blocks_count - total_free;
   if (sb_.free_blocks_count != total_free) {
     Error("superblock: free_blocks_count " + std::to_string(sb_.free_blocks_count) +
-          ", counted " + std::to_string(total_free));
+              ", counted " + std::to_string(total_free),
+          Problem::kCounters);
   }
 }
 
@@ -331,7 +359,8 @@ void Checker::CompareInodeBitmaps() {
     }
     for (uint32_t i = sb_.inodes_per_group; i < BitsPerBitmap(block_size_); ++i) {
       if (!TestBit(Block(inode_bitmaps_, g), i)) {
-        Error("group " + std::to_string(g) + " inode bitmap: padding bits past the end are clear");
+        Error("group " + std::to_string(g) + " inode bitmap: padding bits past the end are clear",
+              Problem::kInodeBitmap);
         break;
       }
     }
@@ -339,12 +368,14 @@ void Checker::CompareInodeBitmaps() {
     if (descs_[g].free_inodes != free || descs_[g].used_dirs != dirs) {
       Error("group " + std::to_string(g) + " descriptor: free_inodes/used_dirs " +
             std::to_string(descs_[g].free_inodes) + "/" + std::to_string(descs_[g].used_dirs) +
-            ", counted " + std::to_string(free) + "/" + std::to_string(dirs));
+                ", counted " + std::to_string(free) + "/" + std::to_string(dirs),
+            Problem::kCounters);
     }
   }
   if (sb_.free_inodes_count != total_free) {
     Error("superblock: free_inodes_count " + std::to_string(sb_.free_inodes_count) +
-          ", counted " + std::to_string(total_free));
+              ", counted " + std::to_string(total_free),
+          Problem::kCounters);
   }
 }
 

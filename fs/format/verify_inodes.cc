@@ -38,13 +38,33 @@ Status Checker::CheckInodeSlot(uint32_t g, uint32_t slot, const uint8_t* rec) {
   const bool marked = bitmaps_ok_[g] ? TestBit(Block(inode_bitmaps_, g), slot)
                                      : !InodeRecordIsZero(rec);
   if (ino < sb_.first_ino && ino != sb_.root_ino) {
-    if (!marked) Error("reserved " + InodeName(ino) + " is not marked in use");
+    if (!marked) {
+      Error("reserved " + InodeName(ino) + " is not marked in use", Problem::kInodeBitmap);
+    }
     return Status::Ok();
   }
-  if (!marked) return Status::Ok();
+  if (!marked) {
+    // Free by the bitmap (which is authoritative), but remembered: an entry
+    // naming it then means the bit, not the entry, is what is wrong.
+    if (!InodeRecordIsZero(rec)) {
+      auto inode = Inode::Decode(rec, seed_, ino);
+      // The filesystem frees a record with nlink 0 and mode 0: never remembered.
+      if (inode.ok() && inode->nlink > 0 && FileTypeFromMode(inode->mode) != FileType::kUnknown) {
+        unmarked_valid_.insert(ino);
+      }
+    }
+    return Status::Ok();
+  }
   auto inode = Inode::Decode(rec, seed_, ino);
   if (!inode.ok()) {
-    Error(InodeName(ino) + " is marked in use but invalid: " + inode.status().message());
+    const std::string message =
+        InodeName(ino) + " is marked in use but invalid: " + inode.status().message();
+    if (InodeRecordIsZero(rec)) {  // never used: only the bit is wrong
+      Error(message, Problem::kInodeBitmap);
+      bad_inodes_.insert(ino);
+    } else {
+      InodeError(ino, message);
+    }
     return Status::Ok();
   }
   InodeInfo info;
@@ -55,13 +75,13 @@ Status Checker::CheckInodeSlot(uint32_t g, uint32_t slot, const uint8_t* rec) {
   info.size = inode->size;
   info.orphan_next = inode->orphan_next;
   if (FileTypeFromMode(inode->mode) == FileType::kUnknown) {
-    Error(InodeName(ino) + ": unknown file type in mode");
+    InodeError(ino, InodeName(ino) + ": unknown file type in mode");
   }
   uint64_t nblocks = 0;
   if (inode->flags & kInodeFlagInlineData) {
     const bool ok_type = S_ISLNK(inode->mode) || S_ISCHR(inode->mode) || S_ISBLK(inode->mode);
     if (!ok_type || (S_ISLNK(inode->mode) && inode->size > kInlineSymlinkMax)) {
-      Error(InodeName(ino) + ": inline data on a file that cannot have it");
+      InodeError(ino, InodeName(ino) + ": inline data on a file that cannot have it");
     }
   } else {
     RETURN_IF_ERROR(CheckExtentTree(ino, *inode, &info, &nblocks));
@@ -69,7 +89,9 @@ Status Checker::CheckInodeSlot(uint32_t g, uint32_t slot, const uint8_t* rec) {
   RETURN_IF_ERROR(CheckXattrs(ino, *inode, &nblocks));
   if (nblocks != inode->blocks) {
     Error(InodeName(ino) + ": blocks field " + std::to_string(inode->blocks) + ", counted " +
-          std::to_string(nblocks));
+              std::to_string(nblocks),
+          Problem::kInodeBlocks);
+    blocks_fixes_[ino] = nblocks;
   }
   inodes_.emplace(ino, std::move(info));
   ++report_->inodes_in_use;
@@ -80,11 +102,12 @@ Status Checker::CheckExtentTree(uint64_t ino, const Inode& inode, InodeInfo* inf
                                 uint64_t* nblocks) {
   auto root = DecodeExtentNode(inode.i_block.data(), inode.i_block.size());
   if (!root.ok()) {
-    Error(InodeName(ino) + ": extent root: " + root.status().message());
+    InodeError(ino, InodeName(ino) + ": extent root: " + root.status().message());
     return Status::Ok();
   }
   if (root->header.max != kInodeExtentRootMax) {
-    Error(InodeName(ino) + ": extent root max is not " + std::to_string(kInodeExtentRootMax));
+    InodeError(ino, InodeName(ino) + ": extent root max is not " +
+                        std::to_string(kInodeExtentRootMax));
   }
   return CheckExtentNode(ino, *root, root->header.depth, 0, kMaxLogicalBlocks, info, nblocks);
 }
@@ -94,21 +117,21 @@ Status Checker::CheckExtentNode(uint64_t ino, const ExtentNode& node, int expect
                                 uint64_t lo, uint64_t hi, InodeInfo* info, uint64_t* nblocks) {
   const std::string what = InodeName(ino);
   if (node.header.depth != expect_depth) {
-    Error(what + ": extent node depth " + std::to_string(node.header.depth) + ", expected " +
-          std::to_string(expect_depth));
+    InodeError(ino, what + ": extent node depth " + std::to_string(node.header.depth) +
+                        ", expected " + std::to_string(expect_depth));
     return Status::Ok();
   }
   if (node.header.depth == 0) {
     for (const Extent& e : node.extents) {
       if (e.logical < lo || e.logical + e.length > hi) {
-        Error(what + ": extent at logical " + std::to_string(e.logical) +
-              " lies outside its index range");
+        InodeError(ino, what + ": extent at logical " + std::to_string(e.logical) +
+                            " lies outside its index range");
       }
       if (e.physical < layout_.front_end) {
-        Error(what + ": extent at logical " + std::to_string(e.logical) +
-              " points into the metadata region");
+        InodeError(ino, what + ": extent at logical " + std::to_string(e.logical) +
+                            " points into the metadata region");
       } else {
-        MarkBlocks(e.physical, e.length, what + " extent");
+        MarkBlocks(e.physical, e.length, what + " extent", ino);
       }
       *nblocks += e.length;
       if (S_ISDIR(info->mode)) info->extents.emplace(e.logical, e);
@@ -119,24 +142,24 @@ Status Checker::CheckExtentNode(uint64_t ino, const ExtentNode& node, int expect
     const ExtentIndex& idx = node.indexes[k];
     const uint64_t child_hi = k + 1 < node.indexes.size() ? node.indexes[k + 1].logical : hi;
     if (idx.logical < lo || idx.logical >= hi) {
-      Error(what + ": extent index key outside its parent's range");
+      InodeError(ino, what + ": extent index key outside its parent's range");
       continue;
     }
     if (idx.child < layout_.front_end || idx.child >= sb_.blocks_count) {
-      Error(what + ": extent index points at block " + std::to_string(idx.child) +
-            " outside the data area");
+      InodeError(ino, what + ": extent index points at block " + std::to_string(idx.child) +
+                          " outside the data area");
       continue;
     }
-    if (!MarkBlocks(idx.child, 1, what + " extent node")) continue;
+    if (!MarkBlocks(idx.child, 1, what + " extent node", ino)) continue;
     ++*nblocks;
     ASSIGN_OR_RETURN(AlignedBuffer buf, ReadBlocks(idx.child, 1));
     auto child = DecodeExtentBlock(Block(buf, 0), idx.child, ino, seed_);
     if (!child.ok()) {
-      Error(what + ": " + child.status().message());
+      InodeError(ino, what + ": " + child.status().message());
       continue;
     }
     if (child->header.max != ExtentBlockMax(block_size_)) {
-      Error(what + ": extent block " + std::to_string(idx.child) + " has a wrong max");
+      InodeError(ino, what + ": extent block " + std::to_string(idx.child) + " has a wrong max");
     }
     RETURN_IF_ERROR(CheckExtentNode(ino, *child, expect_depth - 1, idx.logical, child_hi, info,
                                     nblocks));

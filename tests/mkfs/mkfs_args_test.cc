@@ -69,14 +69,15 @@ TEST(MkfsArgsTest, MissingDeviceIsNamedInTheError) {
       << r.output;
 }
 
-TEST(FsckArgsTest, UsageErrorsExit16AndHelpMentionsLaterRepair) {
+TEST(FsckArgsTest, UsageErrorsExit16AndHelpNamesTheModes) {
   EXPECT_EQ(RunTool("fsck.foliofs", {}).rc, 16);
   EXPECT_EQ(RunTool("fsck.foliofs", {"-x", "/dev/null"}).rc, 16);
   EXPECT_EQ(RunTool("fsck.foliofs", {"a", "b"}).rc, 16);
-  EXPECT_EQ(RunTool("fsck.foliofs", {"-y", "/dev/null"}).rc, 16);
+  EXPECT_EQ(RunTool("fsck.foliofs", {"-n", "-y", "/dev/null"}).rc, 16);
   RunResult help = RunTool("fsck.foliofs", {"--help"});
   EXPECT_EQ(help.rc, 0);
-  EXPECT_NE(help.output.find("repair arrives with a later issue"), std::string::npos);
+  EXPECT_NE(help.output.find("Usage: fsck.foliofs DEVICE [-n|-y|-p]"), std::string::npos)
+      << help.output;
 }
 
 TEST(FsckArgsTest, UnopenableDeviceIsAnOperationalError) {
