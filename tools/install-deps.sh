@@ -8,7 +8,8 @@ packages=(
   libfuse3-dev fuse3 liburing-dev libspdlog-dev
   googletest libgtest-dev libgmock-dev
   util-linux e2fsprogs   # losetup, mkfs.ext4 (signature tests, peers)
-  fio                    # tools/bench
+  fio fuse2fs            # tools/bench (peers)
+  attr                   # setfattr/getfattr (demo, mount tests)
 )
 
 missing=()
