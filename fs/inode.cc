@@ -16,9 +16,15 @@ Inode::Inode(FsContext& fs, const format::Inode& rec)
 Inode::~Inode() {
   // The mapping goes first, while every member its flusher callbacks may
   // still reach (tree_, rec_, sizes) is alive: ~Mapping waits for a flusher
-  // or reclaimer that pinned it. The cache only destroys clean inodes (or
-  // freed ones, whose folios were truncated).
-  mapping_.reset();
+  // or reclaimer that pinned it, and that flusher may call back into this
+  // inode — through mapping_, which must therefore still point at the
+  // mapping while it is destroyed (unique_ptr::reset would null it first).
+  // The cache only destroys clean inodes (or freed ones, whose folios were
+  // truncated).
+  if (mapping_ != nullptr) {
+    delete mapping_.get();
+    (void)mapping_.release();
+  }
 }
 
 bool Inode::is_dir() const { return type_ == S_IFDIR; }

@@ -82,6 +82,10 @@ class Inode final : public IomapInode {
   // ---- references (InodeCache) ----
   std::atomic<uint64_t> nlookup{0};
   std::atomic<uint32_t> opens{0};
+  // Set by the one thread that frees this unlinked inode (InodeCache::MaybeFree);
+  // `dead` once it is free, so the cache never hands it out again.
+  std::atomic<bool> freeing{false};
+  std::atomic<bool> dead{false};
 
   // ---- data (inode_data.cc, inode_truncate.cc) ----
   // Read: rw shared (taken inside). Write: rw exclusive (taken inside),

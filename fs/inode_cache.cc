@@ -19,7 +19,12 @@ Result<std::shared_ptr<Inode>> InodeCache::Get(uint64_t ino) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = map_.find(ino);
-    if (it != map_.end()) return it->second;
+    if (it != map_.end()) {
+      if (it->second->dead.load()) {
+        return Status::Error(ESTALE, "inode " + std::to_string(ino) + " was freed");
+      }
+      return it->second;
+    }
   }
   // Load outside mu_ (I/O); a racing loader of the same inode loses below.
   ASSIGN_OR_RETURN(format::Inode rec, fs_.ReadInodeRecord(ino));
@@ -28,6 +33,9 @@ Result<std::shared_ptr<Inode>> InodeCache::Get(uint64_t ino) {
   RETURN_IF_ERROR(inode->Init());
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = map_.emplace(ino, inode);
+  if (it->second->dead.load()) {
+    return Status::Error(ESTALE, "inode " + std::to_string(ino) + " was freed");
+  }
   return it->second;
 }
 
@@ -77,18 +85,23 @@ void InodeCache::MaybeFree(const std::shared_ptr<Inode>& inode) {
     if (inode->rec().nlink != 0) return;
   }
   if (fs_.read_only) return;  // the orphan list frees it at the next rw mount
-  {
-    // Claim it: only one thread frees (the entry leaves the map first).
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(inode->ino());
-    if (it == map_.end() || it->second != inode) return;
-    map_.erase(it);
-  }
+  // Claim it: only one thread frees. The inode stays in the map while it is
+  // freed, so a Get of it meanwhile (the orphan list rewriting its
+  // predecessor's link) finds this object and never loads a second copy
+  // whose record would go stale.
+  bool expected = false;
+  if (!inode->freeing.compare_exchange_strong(expected, true)) return;
   Status st = FreeInode(*inode);
   if (!st.ok()) {
     GetLogger("fs")->error("freeing unlinked inode {}: {} (it stays on the orphan list)",
-                       inode->ino(), st.ToString());
+                           inode->ino(), st.ToString());
+    inode->freeing.store(false);
+    return;
   }
+  inode->dead.store(true);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = map_.find(inode->ino());
+  if (it != map_.end() && it->second == inode) map_.erase(it);
 }
 
 Status InodeCache::FreeInode(Inode& inode) {
