@@ -35,6 +35,8 @@ void ApplyToRecord(const SetAttrRequest& r, format::Inode& rec) {
 }  // namespace
 
 Result<Attr> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& request) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   RETURN_IF_ERROR(fs.CheckWritable());
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));
@@ -60,6 +62,8 @@ Result<Attr> Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& request) {
 
 Status Filesystem::SetXattr(uint64_t ino, std::string_view name, std::string_view value,
                             int flags) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   RETURN_IF_ERROR(fs.CheckWritable());
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));
@@ -81,6 +85,8 @@ Status Filesystem::SetXattr(uint64_t ino, std::string_view name, std::string_vie
 }
 
 Result<std::string> Filesystem::GetXattr(uint64_t ino, std::string_view name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));
   XattrStore store(*fs.journal, *fs.xattr_blocks, fs.seed, fs.block_size);
@@ -89,6 +95,8 @@ Result<std::string> Filesystem::GetXattr(uint64_t ino, std::string_view name) {
 }
 
 Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));
   XattrStore store(*fs.journal, *fs.xattr_blocks, fs.seed, fs.block_size);
@@ -97,6 +105,8 @@ Result<std::vector<std::string>> Filesystem::ListXattr(uint64_t ino) {
 }
 
 Status Filesystem::RemoveXattr(uint64_t ino, std::string_view name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   RETURN_IF_ERROR(fs.CheckWritable());
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));

@@ -25,6 +25,8 @@ uint32_t Filesystem::block_size() const { return ctx_->block_size; }
 bool Filesystem::read_only() const { return ctx_->read_only; }
 
 Status Filesystem::Sync() {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   if (fs.unmounted.load()) return Status::Error(EIO, "filesystem unmounted");
   if (fs.read_only) return Status::Ok();
@@ -34,6 +36,9 @@ Status Filesystem::Sync() {
 
 Status Filesystem::Unmount() {
   FsContext& fs = *ctx_;
+  // Waits for operations in flight (FUSE may still be answering forgets
+  // while the kernel's destroy arrives); later ones see `unmounted`.
+  std::unique_lock<std::shared_mutex> gate(fs.op_gate);
   if (fs.unmounted.exchange(true)) return Status::Ok();
   Status result;
   auto note = [&result](Status st) {
@@ -65,6 +70,8 @@ Status Filesystem::Unmount() {
 }
 
 Result<FsStats> Filesystem::StatFs() {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   FsStats s;
   s.block_size = fs.block_size;
@@ -79,47 +86,69 @@ Result<FsStats> Filesystem::StatFs() {
 }
 
 void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
+  OpGate gate(*ctx_);
+  if (!gate.ok()) return;
   if (ctx_->unmounted.load()) return;
   ctx_->icache->Forget(ino, nlookup);
 }
 
 Result<Attr> Filesystem::GetAttr(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   return inode->GetAttr();
 }
 
 Status Filesystem::Open(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   inode->opens.fetch_add(1);
   return Status::Ok();
 }
 
 void Filesystem::Release(uint64_t ino) {
+  OpGate gate(*ctx_);
+  if (!gate.ok()) return;
   if (ctx_->unmounted.load()) return;
   ctx_->icache->Release(ino);
 }
 
 Result<size_t> Filesystem::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   return inode->Read(offset, out);
 }
 
 Result<size_t> Filesystem::Write(uint64_t ino, uint64_t offset, std::span<const uint8_t> data) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   RETURN_IF_ERROR(ctx_->CheckWritable());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   return inode->Write(offset, data);
 }
 
 Status Filesystem::Fsync(uint64_t ino, bool datasync) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   if (ctx_->read_only) return Status::Ok();
   if (!inode->is_reg()) return ctx_->journal->ForceCommit(std::max<uint64_t>(inode->last_tid(), 1));
   return inode->Fsync(datasync);
 }
 
-Status Filesystem::FsyncDir(uint64_t ino) { return Fsync(ino, false); }
+Status Filesystem::FsyncDir(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
+  ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
+  if (ctx_->read_only) return Status::Ok();
+  return ctx_->journal->ForceCommit(std::max<uint64_t>(inode->last_tid(), 1));
+}
 
 Status Filesystem::Flush(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   if (Mapping* m = inode->mapping()) {
     // close(2) reports an error a background writeback met (like NFS/fuse do);
@@ -134,6 +163,8 @@ Status Filesystem::Flush(uint64_t ino) {
 }
 
 Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   RETURN_IF_ERROR(ctx_->CheckWritable());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   if (inode->is_dir()) return Status::Error(EISDIR, "fallocate on a directory");
@@ -143,6 +174,8 @@ Status Filesystem::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t l
 }
 
 Result<uint64_t> Filesystem::Lseek(uint64_t ino, uint64_t offset, int whence) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   if (!inode->is_reg()) return Status::Error(EINVAL, "lseek data/hole on a non-regular file");
   return inode->Lseek(offset, whence);

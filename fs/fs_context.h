@@ -24,6 +24,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "fs/allocator.h"
@@ -80,6 +81,9 @@ struct FsContext {
   std::unique_ptr<PageCache> cache;
   std::unique_ptr<InodeCache> icache;
   std::atomic<bool> unmounted{false};
+  // Every Filesystem operation holds it shared (OpGate); Unmount exclusive,
+  // so the inode cache and journal are never torn down under an operation.
+  std::shared_mutex op_gate;
   // Serialises renames (the VFS's s_vfs_rename_mutex): with it held, the
   // directory tree's shape cannot change, so ancestry checks hold.
   std::mutex rename_mu;
@@ -120,6 +124,21 @@ struct FsContext {
   static format::Timespec Now();
   // EROFS when mounted read-only or the journal aborted.
   Status CheckWritable() const;
+};
+
+// Holds FsContext::op_gate shared for one Filesystem operation; status() is
+// EIO once the filesystem is unmounted.
+class OpGate {
+ public:
+  explicit OpGate(FsContext& fs) : lock_(fs.op_gate), ok_(!fs.unmounted.load()) {}
+  bool ok() const { return ok_; }
+  Status status() const {
+    return ok_ ? Status::Ok() : Status::Error(EIO, "filesystem unmounted");
+  }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  bool ok_;
 };
 
 }  // namespace foliofs::fs

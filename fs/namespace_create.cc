@@ -165,6 +165,8 @@ Result<Attr> MakeNode(FsContext& fs, uint64_t parent_ino, std::string_view name,
 
 Result<Attr> Filesystem::Mknod(uint64_t parent, std::string_view name, uint32_t mode,
                                uint64_t rdev, const Caller& caller) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   const uint32_t type = mode & S_IFMT;
   if (type == 0) mode |= S_IFREG;
   else if (type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO &&
@@ -176,20 +178,28 @@ Result<Attr> Filesystem::Mknod(uint64_t parent, std::string_view name, uint32_t 
 
 Result<Attr> Filesystem::Create(uint64_t parent, std::string_view name, uint32_t mode,
                                 const Caller& caller) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   return MakeNode(*ctx_, parent, name, NewNode{(mode & 07777) | S_IFREG, 0, {}}, caller, true);
 }
 
 Result<Attr> Filesystem::Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
                                const Caller& caller) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   return MakeNode(*ctx_, parent, name, NewNode{(mode & 07777) | S_IFDIR, 0, {}}, caller, false);
 }
 
 Result<Attr> Filesystem::Symlink(uint64_t parent, std::string_view name, std::string_view target,
                                  const Caller& caller) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   return MakeNode(*ctx_, parent, name, NewNode{S_IFLNK | 0777, 0, target}, caller, false);
 }
 
 Result<Attr> Filesystem::Link(uint64_t ino, uint64_t new_parent, std::string_view new_name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   RETURN_IF_ERROR(fs.CheckWritable());
   RETURN_IF_ERROR(CheckName(new_name));

@@ -9,6 +9,8 @@
 namespace foliofs::fs {
 
 Result<Attr> Filesystem::Lookup(uint64_t parent_ino, std::string_view name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   if (name.size() > 255) return Status::Error(ENAMETOOLONG, "name longer than 255 bytes");
   ASSIGN_OR_RETURN(auto parent, GetDir(fs, parent_ino));
@@ -35,6 +37,8 @@ Result<Attr> Filesystem::Lookup(uint64_t parent_ino, std::string_view name) {
 
 Status Filesystem::ReadDir(uint64_t ino, uint64_t cookie,
                            const std::function<bool(const DirListEntry&)>& fn) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   ASSIGN_OR_RETURN(auto dir, GetDir(fs, ino));
   std::shared_lock<std::shared_mutex> rw(dir->rw);
@@ -58,6 +62,8 @@ Status Filesystem::ReadDir(uint64_t ino, uint64_t cookie,
 }
 
 Result<std::string> Filesystem::ReadLink(uint64_t ino) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   ASSIGN_OR_RETURN(auto inode, GetInode(fs, ino));
   if (!inode->is_symlink()) return Status::Error(EINVAL, "not a symlink");
@@ -84,6 +90,8 @@ Result<std::string> Filesystem::ReadLink(uint64_t ino) {
 }
 
 Status Filesystem::Access(uint64_t ino, int mask, const Caller& caller) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   ASSIGN_OR_RETURN(auto inode, GetInode(*ctx_, ino));
   const Attr a = inode->GetAttr();
   if (mask == F_OK) return Status::Ok();

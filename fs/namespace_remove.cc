@@ -77,10 +77,14 @@ Status RemoveName(FsContext& fs, uint64_t parent_ino, std::string_view name, boo
 }  // namespace
 
 Status Filesystem::Unlink(uint64_t parent, std::string_view name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   return RemoveName(*ctx_, parent, name, false);
 }
 
 Status Filesystem::Rmdir(uint64_t parent, std::string_view name) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   return RemoveName(*ctx_, parent, name, true);
 }
 

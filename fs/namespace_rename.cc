@@ -109,6 +109,8 @@ Status RenameOp::Run(journal::Handle& h, DirView& sv, DirView& dv) {
 
 Status Filesystem::Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
                           std::string_view new_name, unsigned flags) {
+  OpGate gate(*ctx_);
+  RETURN_IF_ERROR(gate.status());
   FsContext& fs = *ctx_;
   RETURN_IF_ERROR(fs.CheckWritable());
   if ((flags & ~(kRenameNoReplace | kRenameExchange)) != 0 ||
