@@ -170,10 +170,9 @@ int Serve(const DaemonOptions& o, bool blkdev, fuse_session* se, FuseFs& front,
   // Normally done already by FUSE_DESTROY (fuseblk) — else now, before the
   // kernel mount goes, so nothing is lost if the loop ended on a signal.
   const Status st = front.UnmountOnce();
-  // Closes /dev/fuse first: a notification or an umount(2) still waiting
-  // on the kernel then fails instead of waiting for a loop that is gone.
-  fuse_session_unmount(se);
+  // The notifier writes to /dev/fuse: stop it before the fd is closed.
   notifier.Stop();
+  fuse_session_unmount(se);
   signals->reset();
   log->info("daemon for {} exits ({})", o.device, st.ok() ? "clean" : "unmount failed");
   return st.ok() && loop_rc >= 0 ? 0 : 1;

@@ -24,6 +24,9 @@ void InvalNotifier::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    // Called once the session loop has ended: the mount is gone or going,
+    // so what is still queued has no page cache left to invalidate.
+    queue_.clear();
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
@@ -35,7 +38,7 @@ void InvalNotifier::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      if (stopping_ || queue_.empty()) return;
       item = queue_.front();
       queue_.pop_front();
     }

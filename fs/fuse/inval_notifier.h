@@ -39,7 +39,10 @@ class InvalNotifier {
   // safe before a reply because the kernel takes no sleeping lock for it
   // (fuse_reverse_inval_inode with offset < 0 only bumps attr_version).
   void InvalidateAttrsNow(fuse_ino_t ino);
-  // Sends what is queued, then joins the thread. Idempotent.
+  // Drops what is queued, waits for a notification in flight, joins the
+  // thread. Call it after the session loop ended and before
+  // fuse_session_unmount closes /dev/fuse: the thread writes to that fd, and
+  // a close under it could hand the number to another file. Idempotent.
   void Stop();
 
  private:
