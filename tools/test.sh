@@ -3,7 +3,8 @@
 #   normal  RelWithDebInfo, -Werror: all tests
 #   asan    ASan+UBSan: all tests
 #   tsan    TSan: all tests (the journal's commit thread runs in most suites, not only
-#           in the ones labelled `concurrent`)
+#           in the ones labelled `concurrent`); suppressions in tools/tsan.supp; the
+#           mount-level tree copy uses /usr/include/linux instead of /usr/include
 # Usage: tools/test.sh [normal] [asan] [tsan]   (default: all three)
 # Ends with one line "total: N passed, M failed"; exits non-zero if anything failed.
 set -uo pipefail
@@ -65,7 +66,7 @@ for c in "${configs[@]}"; do
     normal) run_config normal build "" "" ;;
     asan) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
             run_config asan build-asan "-DFOLIOFS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug" "" ;;
-    tsan) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    tsan) FOLIOFS_TREE_SOURCE=/usr/include/linux TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tools/tsan.supp \
             run_config tsan build-tsan "-DFOLIOFS_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug" "" ;;
     *) echo "unknown configuration '$c' (normal, asan, tsan)"; exit 2 ;;
   esac
