@@ -2,6 +2,7 @@
 // journal replay, allocator and caches, the orphan list, the mount stamp.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "fs/filesystem.h"
@@ -61,6 +62,29 @@ Result<format::Superblock> CheckSuperblock(BlockDevice& dev, const std::string& 
   return sb;
 }
 
+// The daemon's cache budget, cache_size, split between the two caches so that
+// together they stay within it: clean metadata buffers (journal BufferCache)
+// get an eighth of it — at least 64 buffers, at most options.metadata_buffers
+// — and the page cache's folios the rest (never under the page cache's 1 MiB
+// minimum). With the default 256 MiB and 4 KiB blocks: 8192 metadata buffers
+// (32 MiB) and 224 MiB of folios. What the budget does not cover (per-folio
+// and per-inode objects, buffers pinned by the journal, FUSE request buffers,
+// thread stacks) is listed in pagecache/folio_memory.h.
+struct CacheBudget {
+  size_t metadata_buffers;
+  uint64_t page_cache_bytes;
+};
+
+CacheBudget SplitCacheBudget(const MountOptions& options, uint32_t block_size) {
+  const uint64_t bs = block_size;
+  const uint64_t meta = std::min<uint64_t>(std::max<uint64_t>(options.cache_size / 8 / bs, 64),
+                                           options.metadata_buffers);
+  const uint64_t min_pages = 1ull << 20;
+  const uint64_t pages =
+      options.cache_size > meta * bs + min_pages ? options.cache_size - meta * bs : min_pages;
+  return CacheBudget{static_cast<size_t>(meta), pages};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Filesystem>> Filesystem::Mount(std::unique_ptr<BlockDevice> device,
@@ -86,7 +110,8 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Mount(std::unique_ptr<BlockDevic
   jo.block_size = ctx->block_size;
   jo.uuid = sb0.uuid;
   jo.commit_interval = options.commit_interval;
-  jo.max_clean_buffers = options.metadata_buffers;
+  const CacheBudget budget = SplitCacheBudget(options, ctx->block_size);
+  jo.max_clean_buffers = budget.metadata_buffers;
   jo.read_only = ctx->read_only;
   auto journal = journal::Journal::Open(*ctx->dev, jo);
   if (!journal.ok()) return journal.status().WithContext(name + ": journal");
@@ -109,7 +134,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::Mount(std::unique_ptr<BlockDevic
   ctx->meta_blocks = std::make_unique<MetadataBlocks>(*ctx->alloc);
   ctx->xattr_blocks = std::make_unique<MetadataXattrBlocks>(*ctx->alloc);
   PageCacheOptions po;
-  po.cache_size = options.cache_size;
+  po.cache_size = budget.page_cache_bytes;
   po.flusher_threads = options.flusher_threads;
   ASSIGN_OR_RETURN(ctx->cache, PageCache::Create(po));
   ctx->icache = std::make_unique<InodeCache>(*ctx);

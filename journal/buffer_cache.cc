@@ -1,15 +1,87 @@
 #include "journal/buffer_cache.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
+#include <new>
 #include <string>
+#include <vector>
 
 namespace foliofs::journal {
 
-Buffer::Buffer(uint64_t blocknr, uint32_t size)
-    : blocknr_(blocknr), size_(size), data_(AllocateAligned(size, 4096)) {}
+// Buffer bytes outside malloc (buffer_cache.h, Memory): fixed-size,
+// page-aligned slots carved in order from anonymous mmap chunks; a freed slot
+// goes on a free list that any thread reuses first. Chunks are unmapped only
+// with the arena, so the arena's size is the peak number of live slots
+// (rounded up to a chunk); untouched slots are never resident. mu_ is a leaf
+// (taken under BufferCache::mu_ when eviction frees a buffer).
+class BufferArena {
+ public:
+  explicit BufferArena(uint32_t block_size)
+      : slot_((uint64_t{block_size} + 4095) / 4096 * 4096),
+        chunk_(std::max<uint64_t>(slot_, kChunkBytes) / slot_ * slot_) {}
+  ~BufferArena() {
+    for (uint8_t* c : chunks_) munmap(c, chunk_);
+  }
+  BufferArena(const BufferArena&) = delete;
+  BufferArena& operator=(const BufferArena&) = delete;
+
+  // A zero-filled slot. Throws std::bad_alloc when the kernel refuses a
+  // chunk, as the aligned_alloc it replaces did.
+  uint8_t* Allocate() {
+    std::unique_lock lk(mu_);
+    if (!free_.empty()) {
+      uint8_t* p = free_.back();
+      free_.pop_back();
+      lk.unlock();
+      std::memset(p, 0, slot_);  // holds an evicted block's bytes
+      return p;
+    }
+    if (carve_left_ == 0) {
+      void* c = mmap(nullptr, chunk_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (c == MAP_FAILED) throw std::bad_alloc();
+      chunks_.push_back(static_cast<uint8_t*>(c));
+      carve_ = static_cast<uint8_t*>(c);
+      carve_left_ = chunk_;
+    }
+    uint8_t* p = carve_;  // never used: zero from mmap
+    carve_ += slot_;
+    carve_left_ -= slot_;
+    return p;
+  }
+  void Free(uint8_t* p) {
+    std::lock_guard lk(mu_);
+    free_.push_back(p);
+  }
+  size_t mapped_bytes() {
+    std::lock_guard lk(mu_);
+    return chunks_.size() * chunk_;
+  }
+
+ private:
+  static constexpr uint64_t kChunkBytes = 256 * 1024;
+  const uint64_t slot_;
+  const uint64_t chunk_;  // a multiple of slot_
+  std::mutex mu_;
+  std::vector<uint8_t*> chunks_;  // GUARDED_BY(mu_)
+  std::vector<uint8_t*> free_;    // GUARDED_BY(mu_)
+  uint8_t* carve_ = nullptr;      // GUARDED_BY(mu_): next never-used slot
+  uint64_t carve_left_ = 0;       // GUARDED_BY(mu_)
+};
+
+Buffer::Buffer(uint64_t blocknr, uint32_t size, std::shared_ptr<BufferArena> arena)
+    : blocknr_(blocknr), size_(size), arena_(std::move(arena)), data_(arena_->Allocate()) {}
+
+Buffer::~Buffer() { arena_->Free(data_); }
 
 BufferCache::BufferCache(BlockDevice& dev, uint32_t block_size, size_t max_clean)
-    : dev_(dev), block_size_(block_size), max_clean_(max_clean) {}
+    : dev_(dev),
+      block_size_(block_size),
+      max_clean_(max_clean),
+      arena_(std::make_shared<BufferArena>(block_size)) {}
+
+size_t BufferCache::arena_bytes() const { return arena_->mapped_bytes(); }
 
 Result<std::unique_ptr<BufferCache>> BufferCache::Create(BlockDevice& dev, uint32_t block_size,
                                                          size_t max_clean) {
@@ -29,7 +101,7 @@ Result<BufferRef> BufferCache::Lookup(uint64_t blocknr) {
     lru_.splice(lru_.begin(), lru_, it->second);  // most recently used
     return *it->second;
   }
-  BufferRef b(new Buffer(blocknr, block_size_));
+  BufferRef b(new Buffer(blocknr, block_size_, arena_));
   lru_.push_front(b);
   map_[blocknr] = lru_.begin();
   EvictLocked();

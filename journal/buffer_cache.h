@@ -11,6 +11,17 @@
 // the journal holds one while the buffer is part of a transaction or waits for
 // checkpoint, so dirty buffers are never evicted.
 //
+// Memory. Buffer bytes come from the cache's own arena (BufferArena below),
+// not from malloc: page-aligned slots carved from anonymous mmap chunks and
+// reused by every thread. A 4 KiB aligned_alloc per buffer fragmented glibc's
+// arenas (each left a sub-page hole that small objects then pinned): a
+// 100,000-file create/stat run kept ~200 MiB of freed heap for ~80 MiB in
+// use. The arena's size is at most the peak number of live buffers (≤
+// max_clean + the buffers pinned by the journal) times the slot size
+// (block_size rounded up to 4 KiB); arena_bytes() reports it. The mount sizes
+// max_clean from cache_size (fs/mount.cc), so clean metadata counts toward
+// the daemon's cache budget.
+//
 // Thread safety: all methods may be called concurrently. Buffer contents are
 // protected by the filesystem's own locks; the journal state inside a Buffer by
 // Buffer::jmu_ (see journal.h for the lock order). BufferCache::mu_ is a leaf.
@@ -32,6 +43,7 @@ struct Transaction;
 class Journal;
 class Handle;
 class BufferCache;
+class BufferArena;  // buffer_cache.cc
 
 // One cached metadata block. Modify data() only between a handle's
 // GetWriteAccess() and DirtyMetadata() (journal.h).
@@ -42,22 +54,24 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
 
   uint64_t blocknr() const { return blocknr_; }
   uint32_t size() const { return size_; }
-  uint8_t* data() { return data_.get(); }
-  const uint8_t* data() const { return data_.get(); }
-  std::span<uint8_t> bytes() { return {data_.get(), size_}; }
+  ~Buffer();  // gives data_ back to the arena
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
+  std::span<uint8_t> bytes() { return {data_, size_}; }
   bool uptodate() const { return uptodate_.load(std::memory_order_acquire); }
 
  private:
   friend class BufferCache;
   friend class Journal;
   friend class Handle;
-  Buffer(uint64_t blocknr, uint32_t size);
+  Buffer(uint64_t blocknr, uint32_t size, std::shared_ptr<BufferArena> arena);
 
   const uint64_t blocknr_;
   const uint32_t size_;
-  AlignedBuffer data_;            // contents; see the class comment for who may write
-  std::atomic<bool> uptodate_{false};  // set once data_ holds the block (release/acquire)
-  std::mutex io_mu_;              // held across the read that makes the buffer uptodate
+  const std::shared_ptr<BufferArena> arena_;  // owns data_; may outlive the cache
+  uint8_t* const data_;                       // contents; see the class comment for who may write
+  std::atomic<bool> uptodate_{false};         // set once data_ holds the block (release/acquire)
+  std::mutex io_mu_;                          // held across the read that makes the buffer uptodate
 
   // Journal state (jbd2's journal_head). All GUARDED_BY(jmu_).
   std::mutex jmu_;
@@ -89,6 +103,8 @@ class BufferCache {
   uint32_t block_size() const { return block_size_; }
   size_t cached_count();
   size_t max_clean() const { return max_clean_; }
+  // Bytes mapped for buffer contents (see Memory above).
+  size_t arena_bytes() const;
 
  private:
   BufferCache(BlockDevice& dev, uint32_t block_size, size_t max_clean);
@@ -98,6 +114,7 @@ class BufferCache {
   BlockDevice& dev_;
   const uint32_t block_size_;
   const size_t max_clean_;
+  const std::shared_ptr<BufferArena> arena_;
   std::mutex mu_;  // leaf lock
   // LRU order, most recent at the front. GUARDED_BY(mu_)
   std::list<BufferRef> lru_;

@@ -1,5 +1,6 @@
 #include "pagecache/folio.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,11 @@ thread_local int t_folio_locks = 0;
 }  // namespace
 
 Result<FolioRef> Folio::Create(uint64_t pos, uint32_t block_size, uint32_t order) {
+  return Create(pos, block_size, order, FolioMemory::Default());
+}
+
+Result<FolioRef> Folio::Create(uint64_t pos, uint32_t block_size, uint32_t order,
+                               FolioMemory& memory) {
   if (!IsPowerOfTwo(block_size) || block_size < kMinBlockSize || block_size > kMaxBlockSize)
     return Status::Error(EINVAL, "folio block size " + std::to_string(block_size) +
                                      " is not a power of two in [1 KiB, 64 KiB]");
@@ -36,22 +42,51 @@ Result<FolioRef> Folio::Create(uint64_t pos, uint32_t block_size, uint32_t order
   if (pos % size != 0)
     return Status::Error(EINVAL, "folio position " + std::to_string(pos) +
                                      " is not aligned to its size " + std::to_string(size));
-  AlignedBuffer data;
-  try {
-    data = AllocateAligned(size, 4096);  // zero-filled
-  } catch (const std::bad_alloc&) {
-    return Status::Error(ENOMEM, "cannot allocate a folio of " + std::to_string(size) + " bytes");
-  }
-  return FolioRef(new Folio(pos, block_size, order, std::move(data)));
+  Result<FolioBuffer> data = memory.Allocate(size);  // zero-filled, 4096-aligned
+  if (!data.ok()) return data.status().WithContext("folio of " + std::to_string(size) + " bytes");
+  return std::make_shared<Folio>(CreateKey(), pos, block_size, order, std::move(data).value());
 }
 
-Folio::Folio(uint64_t pos, uint32_t block_size, uint32_t order, AlignedBuffer data)
+Folio::Folio(CreateKey, uint64_t pos, uint32_t block_size, uint32_t order, FolioBuffer data)
     : pos_(pos),
       block_size_(block_size),
       order_(order),
       data_(std::move(data)),
-      uptodate_bits_(size_t{1} << order, false),
-      dirty_bits_(size_t{1} << order, false) {}
+      uptodate_bits_(1u << order),
+      dirty_bits_(1u << order) {}
+
+// ---- block bits -------------------------------------------------------------
+
+FolioBlockBits::FolioBlockBits(uint32_t nbits) : nbits_(nbits) {
+  if (nbits_ > 64) heap_ = std::make_unique<uint64_t[]>(nr_words());  // zeroed
+}
+
+void FolioBlockBits::Set(uint32_t i, bool value) {
+  const uint64_t bit = uint64_t{1} << (i % 64);
+  uint64_t& w = words()[i / 64];
+  w = value ? (w | bit) : (w & ~bit);
+}
+
+void FolioBlockBits::Fill(bool value) {
+  for (uint32_t w = 0; w < nr_words(); w++) words()[w] = value ? Mask(w) : 0;
+}
+
+uint64_t FolioBlockBits::Mask(uint32_t w) const {
+  const uint32_t bits = std::min<uint32_t>(64, nbits_ - w * 64);
+  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
+bool FolioBlockBits::Any() const {
+  for (uint32_t w = 0; w < nr_words(); w++)
+    if (words()[w] != 0) return true;
+  return false;
+}
+
+bool FolioBlockBits::All() const {
+  for (uint32_t w = 0; w < nr_words(); w++)
+    if (words()[w] != Mask(w)) return false;
+  return true;
+}
 
 // ---- lock -------------------------------------------------------------------
 
@@ -127,15 +162,13 @@ void Folio::WholeBlockSpan(uint64_t offset, uint64_t len, uint32_t* first,
 }
 
 void Folio::RefreshDirtySummary() {
-  bool any = false;
-  for (bool b : dirty_bits_) any = any || b;
+  const bool any = dirty_bits_.Any();
   const bool was = dirty_.exchange(any, std::memory_order_acq_rel);
   if (was != any && mapping_ != nullptr) mapping_->AccountDirty(any ? +1 : -1, size());
 }
 
 void Folio::RefreshUptodateSummary() {
-  bool all = true;
-  for (bool b : uptodate_bits_) all = all && b;
+  const bool all = uptodate_bits_.All();
   uptodate_.store(all, std::memory_order_release);
 }
 
@@ -144,7 +177,7 @@ void Folio::MarkUptodate(uint64_t offset, uint64_t len) {
   if (len == 0) return;
   uint32_t first, last;
   BlockSpan(offset, len, &first, &last);
-  for (uint32_t b = first; b <= last; b++) uptodate_bits_[b] = true;
+  for (uint32_t b = first; b <= last; b++) uptodate_bits_.Set(b, true);
   RefreshUptodateSummary();
 }
 
@@ -153,13 +186,13 @@ void Folio::MarkDirty(uint64_t offset, uint64_t len) {
   if (len == 0) return;
   uint32_t first, last;
   BlockSpan(offset, len, &first, &last);
-  for (uint32_t b = first; b <= last; b++) dirty_bits_[b] = true;
+  for (uint32_t b = first; b <= last; b++) dirty_bits_.Set(b, true);
   RefreshDirtySummary();
 }
 
 void Folio::ClearDirty() {
   AssertLocked("Folio::ClearDirty");
-  dirty_bits_.assign(dirty_bits_.size(), false);
+  dirty_bits_.Fill(false);
   RefreshDirtySummary();
 }
 
@@ -167,7 +200,7 @@ void Folio::ClearDirtyBlocksIn(uint64_t offset, uint64_t len) {
   AssertLocked("Folio::ClearDirtyBlocksIn");
   uint32_t first, last_excl;
   WholeBlockSpan(offset, len, &first, &last_excl);
-  for (uint32_t b = first; b < last_excl; b++) dirty_bits_[b] = false;
+  for (uint32_t b = first; b < last_excl; b++) dirty_bits_.Set(b, false);
   RefreshDirtySummary();
 }
 
@@ -175,7 +208,7 @@ void Folio::ClearUptodateBlocksIn(uint64_t offset, uint64_t len) {
   AssertLocked("Folio::ClearUptodateBlocksIn");
   uint32_t first, last_excl;
   WholeBlockSpan(offset, len, &first, &last_excl);
-  for (uint32_t b = first; b < last_excl; b++) uptodate_bits_[b] = false;
+  for (uint32_t b = first; b < last_excl; b++) uptodate_bits_.Set(b, false);
   RefreshUptodateSummary();
 }
 
@@ -190,7 +223,7 @@ bool Folio::IsUptodate(uint64_t offset, uint64_t len) const {
   uint32_t first, last;
   BlockSpan(offset, len, &first, &last);
   for (uint32_t b = first; b <= last; b++)
-    if (!uptodate_bits_[b]) return false;
+    if (!uptodate_bits_.Test(b)) return false;
   return true;
 }
 
@@ -199,12 +232,18 @@ bool Folio::IsDirty(uint64_t offset, uint64_t len) const {
   uint32_t first, last;
   BlockSpan(offset, len, &first, &last);
   for (uint32_t b = first; b <= last; b++)
-    if (dirty_bits_[b]) return true;
+    if (dirty_bits_.Test(b)) return true;
   return false;
 }
 
-bool Folio::BlockUptodate(uint32_t block) const { return uptodate_bits_.at(block); }
-bool Folio::BlockDirty(uint32_t block) const { return dirty_bits_.at(block); }
+bool Folio::BlockUptodate(uint32_t block) const {
+  if (block >= nr_blocks()) Die("Folio::BlockUptodate: block out of range");
+  return uptodate_bits_.Test(block);
+}
+bool Folio::BlockDirty(uint32_t block) const {
+  if (block >= nr_blocks()) Die("Folio::BlockDirty: block out of range");
+  return dirty_bits_.Test(block);
+}
 
 // ---- writeback --------------------------------------------------------------
 

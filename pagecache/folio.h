@@ -31,6 +31,7 @@
 
 #include "pagecache/base/status.h"
 #include "pagecache/blockdev/block_device.h"
+#include "pagecache/folio_memory.h"
 
 namespace foliofs {
 
@@ -42,14 +43,53 @@ inline constexpr uint32_t kMinBlockSize = 1024;
 inline constexpr uint32_t kMaxBlockSize = 64 * 1024;
 inline constexpr uint64_t kDefaultMaxFolioSize = 256 * 1024;
 
+// Per-block bits of one folio (uptodate or dirty): inline for up to 64
+// blocks (every folio up to 256 KiB with 4 KiB blocks), one heap array
+// beyond — a std::vector<bool> cost 40 bytes plus a heap chunk per bitmap,
+// per folio. No lock of its own: guarded like the state it holds.
+class FolioBlockBits {
+ public:
+  explicit FolioBlockBits(uint32_t nbits);
+  uint32_t size() const { return nbits_; }
+  bool Test(uint32_t i) const { return (words()[i / 64] >> (i % 64)) & 1; }
+  void Set(uint32_t i, bool value);
+  void Fill(bool value);
+  bool Any() const;
+  bool All() const;
+
+ private:
+  uint32_t nr_words() const { return (nbits_ + 63) / 64; }
+  const uint64_t* words() const { return nbits_ <= 64 ? &inline_ : heap_.get(); }
+  uint64_t* words() { return nbits_ <= 64 ? &inline_ : heap_.get(); }
+  // Bits of word w that stand for blocks (the last word may be partial).
+  uint64_t Mask(uint32_t w) const;
+
+  uint32_t nbits_;
+  uint64_t inline_ = 0;
+  std::unique_ptr<uint64_t[]> heap_;  // nbits_ > 64 only
+};
+
 class Folio {
+  struct CreateKey {
+    explicit CreateKey() = default;
+  };
+
  public:
   // A zero-filled folio at file position `pos` of block_size << order bytes.
   // block_size: a power of two in [1 KiB, 64 KiB]; pos: a multiple of the
   // folio's size. The buffer is 4096-aligned (O_DIRECT-ready). EINVAL on a bad
-  // argument, ENOMEM when the buffer cannot be allocated.
+  // argument, ENOMEM when the buffer cannot be allocated. The bytes come from
+  // `memory` (FolioMemory::Default() for the first form): freed back to it
+  // when the last reference goes, reusable by any thread, and given back to
+  // the kernel beyond its retained reserve (folio_memory.h has the bound).
+  // `memory` must outlive the folio.
   static Result<FolioRef> Create(uint64_t pos, uint32_t block_size, uint32_t order);
+  static Result<FolioRef> Create(uint64_t pos, uint32_t block_size, uint32_t order,
+                                 FolioMemory& memory);
 
+  // For Create only (std::make_shared needs a public constructor: one
+  // allocation holds the folio and its reference count).
+  Folio(CreateKey, uint64_t pos, uint32_t block_size, uint32_t order, FolioBuffer data);
   Folio(const Folio&) = delete;
   Folio& operator=(const Folio&) = delete;
 
@@ -135,7 +175,6 @@ class Folio {
 
  private:
   friend class Mapping;
-  Folio(uint64_t pos, uint32_t block_size, uint32_t order, AlignedBuffer data);
 
   // Aborts (debug builds) unless the calling thread holds the folio lock.
   void AssertLocked(const char* what) const;
@@ -152,11 +191,11 @@ class Folio {
   const uint64_t pos_;
   const uint32_t block_size_;
   const uint32_t order_;
-  const AlignedBuffer data_;
+  const FolioBuffer data_;  // from FolioMemory; freed with the folio
 
   // Guarded by the folio lock.
-  std::vector<bool> uptodate_bits_;
-  std::vector<bool> dirty_bits_;
+  FolioBlockBits uptodate_bits_;
+  FolioBlockBits dirty_bits_;
   // Guarded by the folio lock; written by Mapping under the folio lock and the
   // mapping lock (insertion happens before the folio is published).
   Mapping* mapping_ = nullptr;
