@@ -8,8 +8,13 @@
 // by one flusher is marked `flushing` so the others pick different ones; it
 // is pinned so its destructor waits for the flusher. Writepages runs with no
 // lock held.
+//
+// Targets come from the dirty list (dirty_, ordered by dirtied_when), never
+// from a scan of every registered mapping: a pass walks the list once with a
+// cursor, so its cost follows the dirty mappings, whatever the number of
+// clean ones.
 #include <algorithm>
-#include <vector>
+#include <climits>
 
 #include "pagecache/base/held_handles.h"
 #include "pagecache/page_cache_impl.h"
@@ -60,22 +65,24 @@ void PageCache::Impl::FlusherLoop() {
   }
 }
 
-uint64_t PageCache::Impl::PickFlushTargetLocked(bool expired_only, Clock::time_point now,
-                                                const std::vector<uint64_t>& skip) {
-  uint64_t best = 0;
-  Clock::time_point best_when = Clock::time_point::max();
-  for (auto& [id, e] : entries_) {
-    if (e.dead || e.flushing || e.mapping->ops() == nullptr) continue;
-    if (std::find(skip.begin(), skip.end(), id) != skip.end()) continue;
-    const Clock::time_point when = e.mapping->dirtied_when();  // atomic: no Mapping::mu_
-    if (when == Clock::time_point{}) continue;
-    if (expired_only && now - when < opts_.dirty_expire) continue;
-    if (when < best_when) {
-      best = id;
-      best_when = when;
+uint64_t PageCache::Impl::PickFlushTargetLocked(DirtyKey* cursor, bool include_cursor,
+                                                int64_t cutoff_ns) {
+  std::lock_guard lk(list_mu_);
+  auto it = include_cursor ? dirty_.lower_bound(*cursor) : dirty_.upper_bound(*cursor);
+  while (it != dirty_.end() && it->first <= cutoff_ns) {
+    auto e = entries_.find(it->second);
+    if (e == entries_.end()) {
+      it = dirty_.erase(it);  // unregistered (ids are never reused): stale
+      continue;
     }
+    if (e->second.dead || e->second.flushing) {
+      ++it;  // being destroyed, or another flusher has it
+      continue;
+    }
+    *cursor = *it;
+    return it->second;
   }
-  return best;
+  return 0;
 }
 
 bool PageCache::Impl::FlushOne(Mapping& m, uint64_t max_bytes) {
@@ -88,13 +95,37 @@ bool PageCache::Impl::FlushOne(Mapping& m, uint64_t max_bytes) {
   return wbc.written > 0;
 }
 
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// Each phase walks dirty_ once, oldest first, with a cursor, so a pass always
+// ends and never returns to a mapping it wrote (expired) or passed:
+//  - expired: every mapping dirtied at or before (pass start − dirty_expire),
+//    written whole; the cursor moves past each one. A mapping that goes clean
+//    and is redirtied meanwhile gets a newer stamp, beyond the cutoff.
+//  - background: while over the threshold (or creators wait for memory), the
+//    mapping at the cursor is written a chunk at a time; while a chunk makes
+//    progress the same mapping (same key: still dirty since the same stamp)
+//    is picked again, and one that made none is passed.
+// Mappings being written by another flusher (or being destroyed) are passed
+// over — that flusher handles them — though each pick looks past them again,
+// so a pick costs O(log n) plus at most flusher_threads such entries (and
+// the few mappings being destroyed).
 void PageCache::Impl::FlushPass() {
-  // Mappings already handled in this pass (expired ones: written whole;
-  // background ones: made no progress), so that a pass always ends.
-  std::vector<uint64_t> done;
+  const int64_t expire_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.dirty_expire).count();
+  const int64_t expired_cutoff = NowNs() - expire_ns;
   for (int phase = 0; phase < 2; phase++) {
     const bool expired = phase == 0;
-    if (!expired) done.clear();
+    DirtyKey cursor{INT64_MIN, 0};
+    bool include_cursor = true;
     for (;;) {
       uint64_t id;
       Mapping* m;
@@ -102,7 +133,7 @@ void PageCache::Impl::FlushPass() {
         std::lock_guard lk(mu_);
         if (stop_) return;
         if (!expired && dirty_bytes() <= background_limit() && reclaim_waiters_ == 0) break;
-        id = PickFlushTargetLocked(expired, Clock::now(), done);
+        id = PickFlushTargetLocked(&cursor, include_cursor, expired ? expired_cutoff : INT64_MAX);
         if (id == 0) break;
         Entry& e = entries_.at(id);
         e.flushing = true;
@@ -111,7 +142,7 @@ void PageCache::Impl::FlushPass() {
         m = e.mapping;
       }
       const bool progress = FlushOne(*m, expired ? UINT64_MAX : opts_.writeback_chunk);
-      if (expired || !progress) done.push_back(id);
+      include_cursor = !expired && progress;
       std::lock_guard lk(mu_);
       entries_.at(id).flushing = false;
       flushing_--;

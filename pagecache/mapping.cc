@@ -49,7 +49,11 @@ Mapping::Mapping(uint32_t block_size, uint32_t max_order, PageCache* cache, Addr
 // nothing here, and a folio left locked (a failed test) must not hang the
 // destructor.
 Mapping::~Mapping() {
-  if (cache_ != nullptr) cache_->impl_->Unregister(cache_id_);
+  if (cache_ != nullptr) {
+    cache_->impl_->Unregister(cache_id_);
+    // Unregistered: nobody else touches this mapping now, so the stamp is final.
+    cache_->impl_->Forget(cache_id_, dirtied_when_ns_.load(std::memory_order_acquire));
+  }
   uint64_t total = 0, dirty = 0;
   for (auto& [pos, folio] : folios_) {
     total += folio->size();
@@ -69,13 +73,19 @@ void Mapping::AccountDirty(int delta, uint64_t bytes) {
 
 void Mapping::AccountDirtyLocked(int delta, uint64_t bytes) {
   const int64_t before = dirty_folios_.fetch_add(delta, std::memory_order_acq_rel);
+  // The cache's dirty list follows the stamp, under mu_ like the stamp itself
+  // (Mapping::mu_ → the cache's leaf list lock), so both always agree.
+  const bool listed = cache_ != nullptr && ops_ != nullptr;
   if (before == 0 && delta > 0) {
     const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();
-    dirtied_when_ns_.store(std::max<int64_t>(now, 1), std::memory_order_release);
+    const int64_t stamp = std::max<int64_t>(now, 1);
+    dirtied_when_ns_.store(stamp, std::memory_order_release);
+    if (listed) cache_->impl_->ListDirty(cache_id_, stamp);
   } else if (before + delta == 0) {
-    dirtied_when_ns_.store(0, std::memory_order_release);
+    const int64_t stamp = dirtied_when_ns_.exchange(0, std::memory_order_acq_rel);
+    if (listed && stamp != 0) cache_->impl_->UnlistDirty(cache_id_, stamp);
   }
   if (cache_ != nullptr)
     cache_->impl_->AddDirty(delta > 0 ? static_cast<int64_t>(bytes) : -static_cast<int64_t>(bytes));
@@ -171,7 +181,8 @@ Result<FolioRef> Mapping::GetOrCreate(uint64_t pos, uint32_t order_hint) {
         folio->mapping_ = this;  // not yet published: no folio lock needed
         folio->MarkAccessed();
         folios_.emplace(folio->pos(), folio);
-        bytes_.fetch_add(size, std::memory_order_relaxed);
+        if (bytes_.fetch_add(size, std::memory_order_relaxed) == 0 && cache_ != nullptr)
+          cache_->impl_->ListCached(cache_id_);  // under mu_, like the count
         return folio;
       }
     }
@@ -233,7 +244,8 @@ uint64_t Mapping::UnlinkLocked(std::map<uint64_t, FolioRef>::const_iterator it) 
   if (folio.dirty()) AccountDirtyLocked(-1, size);
   folio.mapping_ = nullptr;  // folio lock and mu_ held
   folios_.erase(it);
-  bytes_.fetch_sub(size, std::memory_order_relaxed);
+  if (bytes_.fetch_sub(size, std::memory_order_relaxed) == size && cache_ != nullptr)
+    cache_->impl_->UnlistCached(cache_id_);  // under mu_, like the count
   return size;
 }
 

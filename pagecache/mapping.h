@@ -6,7 +6,7 @@
 // Thread safety: every method may be called from any thread concurrently.
 // The index is guarded by mu_, a short leaf lock: it is never held while
 // waiting for a folio lock or for writeback, and nothing is called under it
-// that takes another lock. Methods that return folios return them
+// that takes another lock but the cache's leaf list lock. Methods that return folios return them
 // referenced and NOT locked. A thread that locks a folio it got from here must
 // check `folio.mapping() == &mapping` afterwards: a truncate may have removed
 // it between the lookup and the lock (the kernel's folio->mapping recheck).
@@ -15,7 +15,8 @@
 // separate leaf inside the folio's lock and writeback waits (ShrinkClean
 // TryLocks folios under mu_: that never waits). A charged mapping (made by
 // PageCache::NewMapping) reports to its cache with no mu_ held, except the
-// lock-free byte counters.
+// lock-free byte counters and its entries in the cache's dirty list and
+// cached set (PageCache::Impl::list_mu_, a leaf taken under mu_).
 #pragma once
 
 #include <atomic>
@@ -197,16 +198,23 @@ class Mapping {
 
   // Leaf lock: never held while waiting for a folio lock, for writeback or
   // for memory, nor while calling ops or PageCache (reclaim may TryLock a
-  // folio under it, which never waits).
+  // folio under it, which never waits) — except the cache's list lock
+  // (PageCache::Impl::list_mu_, a leaf), taken under it to keep the cache's
+  // dirty list and cached set in step with the transitions below.
   mutable std::mutex mu_;
   std::map<uint64_t, FolioRef> folios_;   // guarded by mu_; key = folio pos
   uint64_t clock_hand_ = 0;               // guarded by mu_: ShrinkClean resumes here
   Status error_;                          // guarded by mu_: first unreported error
   // Written under mu_ (the 0 ↔ >0 transitions must be ordered with the
-  // stamp); read lock-free.
+  // stamp); read lock-free. For a charged mapping with ops, the 0 → >0
+  // transition lists (stamp, cache_id_) in the cache's dirty list and the
+  // >0 → 0 transition unlists it, both under mu_.
   std::atomic<int64_t> dirty_folios_{0};
   std::atomic<int64_t> dirtied_when_ns_{0};  // steady_clock ns; 0 while clean
-  std::atomic<uint64_t> bytes_{0};           // written under mu_; read lock-free
+  // Written under mu_; read lock-free. For a charged mapping, 0 → >0 adds
+  // cache_id_ to the cache's cached set (reclaim walks only those) and
+  // >0 → 0 removes it, both under mu_.
+  std::atomic<uint64_t> bytes_{0};
 };
 
 }  // namespace foliofs

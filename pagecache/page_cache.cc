@@ -86,6 +86,34 @@ void PageCache::Impl::UnpinLocked(uint64_t id) {
   if (--it->second.pins == 0 && it->second.dead) pin_cv_.notify_all();
 }
 
+// ---- Impl: dirty list and cached set ---------------------------------------------
+
+void PageCache::Impl::ListDirty(uint64_t id, int64_t when_ns) {
+  std::lock_guard lk(list_mu_);
+  dirty_.emplace(when_ns, id);
+}
+
+void PageCache::Impl::UnlistDirty(uint64_t id, int64_t when_ns) {
+  std::lock_guard lk(list_mu_);
+  dirty_.erase(DirtyKey{when_ns, id});
+}
+
+void PageCache::Impl::ListCached(uint64_t id) {
+  std::lock_guard lk(list_mu_);
+  cached_.insert(id);
+}
+
+void PageCache::Impl::UnlistCached(uint64_t id) {
+  std::lock_guard lk(list_mu_);
+  cached_.erase(id);
+}
+
+void PageCache::Impl::Forget(uint64_t id, int64_t when_ns) {
+  std::lock_guard lk(list_mu_);
+  if (when_ns != 0) dirty_.erase(DirtyKey{when_ns, id});
+  cached_.erase(id);
+}
+
 std::vector<std::pair<uint64_t, Mapping*>> PageCache::Impl::PinAll() {
   std::lock_guard lk(mu_);
   std::vector<std::pair<uint64_t, Mapping*>> out;
@@ -124,6 +152,18 @@ bool PageCache::Impl::TryReserve(uint64_t bytes) {
   return false;
 }
 
+uint64_t PageCache::Impl::NextCachedLocked() {
+  std::lock_guard lk(list_mu_);
+  for (;;) {
+    auto it = cached_.upper_bound(reclaim_cursor_);
+    if (it == cached_.end()) it = cached_.begin();
+    if (it == cached_.end()) return 0;
+    if (entries_.count(*it) != 0) return *it;
+    cached_.erase(it);  // unregistered (ids are never reused): stale
+  }
+}
+
+// Round-robin over cached_ only: mappings without folios cost nothing.
 uint64_t PageCache::Impl::Reclaim(uint64_t target, bool all) {
   uint64_t freed = 0;
   // Two rounds: the first clears reference bits, the second drops what they
@@ -131,22 +171,21 @@ uint64_t PageCache::Impl::Reclaim(uint64_t target, bool all) {
   for (int round = 0; round < 2 && freed < target; round++) {
     size_t live;
     {
-      std::lock_guard lk(mu_);
-      live = entries_.size();
+      std::lock_guard lk(list_mu_);
+      live = cached_.size();
     }
     for (size_t n = 0; n < live && freed < target; n++) {
       uint64_t id = 0;
       Mapping* m = nullptr;
       {
         std::lock_guard lk(mu_);
-        auto it = entries_.upper_bound(reclaim_cursor_);
-        if (it == entries_.end()) it = entries_.begin();
-        if (it == entries_.end()) return freed;
-        reclaim_cursor_ = it->first;
-        if (it->second.dead) continue;
-        PinLocked(it->second);
-        id = it->first;
-        m = it->second.mapping;
+        id = NextCachedLocked();
+        if (id == 0) break;
+        reclaim_cursor_ = id;
+        Entry& e = entries_.at(id);
+        if (e.dead) continue;
+        PinLocked(e);
+        m = e.mapping;
       }
       freed += m->ShrinkClean(target - freed, all);
       std::lock_guard lk(mu_);

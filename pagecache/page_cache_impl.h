@@ -10,7 +10,17 @@
 //    flag under it). It is NEVER held while calling AddressSpaceOps, taking
 //    Mapping::mu_ or a folio lock, or waiting on anything but its own
 //    condition variables.
+//  - list_mu_ guards the dirty list (dirty_) and the cached set (cached_).
+//    It is a leaf: taken by Mapping under its mu_ (the 0 ↔ non-zero dirty
+//    and folio transitions, so a list always agrees with the mapping's own
+//    counters) and by the flushers and reclaim under mu_; nothing is taken,
+//    called or waited for under it.
 //  - Byte counters and stats are atomics, read lock-free.
+//
+// Why lists: the daemon keeps one mapping per cached inode, most of them
+// clean and many empty. The flushers and reclaim walk only dirty_ and
+// cached_, so a pick costs O(log n) plus the entries it passes over (being
+// flushed by another flusher or being destroyed), not a scan of entries_.
 #pragma once
 
 #include <atomic>
@@ -19,6 +29,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -41,13 +53,26 @@ class PageCache::Impl {
   // Marks the entry dead (no new pins) and waits until nobody pins it.
   void Unregister(uint64_t id);
 
+  // ---- dirty list and cached set (list_mu_; called by Mapping under its mu_) ----
+  // A mapping with ops went clean → dirty with stamp when_ns (its new
+  // dirtied_when) / dirty → clean, when_ns being the stamp it had.
+  void ListDirty(uint64_t id, int64_t when_ns);
+  void UnlistDirty(uint64_t id, int64_t when_ns);
+  // A mapping's folio index went empty → non-empty / non-empty → empty.
+  void ListCached(uint64_t id);
+  void UnlistCached(uint64_t id);
+  // ~Mapping, after Unregister: drops whatever is still listed for `id`
+  // (when_ns: its final dirty stamp, 0 if clean).
+  void Forget(uint64_t id, int64_t when_ns);
+
   // ---- memory ----
   // Makes room for and charges `bytes` of a new folio: reclaims clean
   // folios, waits for writeback when allowed, overcommits otherwise.
   void Charge(uint64_t bytes);
   void Uncharge(uint64_t bytes) { bytes_.fetch_sub(bytes, std::memory_order_acq_rel); }
-  // Reclaims up to `target` bytes round-robin over the mappings (two passes,
-  // so referenced folios get their second chance). No lock held on entry.
+  // Reclaims up to `target` bytes round-robin over the mappings that hold
+  // folios (cached_; two rounds, so referenced folios get their second
+  // chance). No lock held on entry.
   uint64_t Reclaim(uint64_t target, bool all);
 
   // ---- dirty / writeback accounting (atomics; no lock) ----
@@ -97,11 +122,16 @@ class PageCache::Impl {
   void FlushPass();
   // Writes back one pinned mapping (mu_ not held); true if bytes were written.
   bool FlushOne(Mapping& m, uint64_t max_bytes);
-  // mu_ held: the id of the oldest-dirtied live mapping with ops that no
-  // flusher is writing, is not in `skip`, and (expired_only) has been dirty
-  // for dirty_expire. 0 when none.
-  uint64_t PickFlushTargetLocked(bool expired_only, Clock::time_point now,
-                                 const std::vector<uint64_t>& skip);
+  // A position in dirty_: (dirtied_when ns, id).
+  using DirtyKey = std::pair<int64_t, uint64_t>;
+  // mu_ held (takes list_mu_): the id of the first dirty_ entry at or after
+  // *cursor (strictly after when !include_cursor) that is dirtied at or before
+  // cutoff_ns, live and not being written by a flusher; *cursor becomes its
+  // key. 0 when none. Drops entries of unregistered ids on the way.
+  uint64_t PickFlushTargetLocked(DirtyKey* cursor, bool include_cursor, int64_t cutoff_ns);
+  // mu_ held (takes list_mu_): the first id of cached_ after reclaim_cursor_,
+  // wrapping around; 0 when cached_ is empty.
+  uint64_t NextCachedLocked();
   uint64_t background_limit() const;
   uint64_t dirty_limit() const;
   // Waits (mu_ held via lk) for progress or a short timeout.
@@ -130,7 +160,7 @@ class PageCache::Impl {
   std::condition_variable pin_cv_;       // an entry's pins dropped to 0
   std::map<uint64_t, Entry> entries_;    // guarded by mu_; key = registration id
   uint64_t next_id_ = 1;                 // guarded by mu_
-  uint64_t reclaim_cursor_ = 0;          // guarded by mu_: last id reclaim visited
+  uint64_t reclaim_cursor_ = 0;          // guarded by mu_: last cached_ id reclaim visited
   bool wake_ = false;                    // guarded by mu_: a pass was requested
   bool stop_ = false;                    // guarded by mu_
   int reclaim_waiters_ = 0;              // guarded by mu_: creators waiting for memory
@@ -139,6 +169,16 @@ class PageCache::Impl {
   uint64_t pass_gen_ = 0;                // guarded by mu_: completed flusher passes
   std::atomic<int> active_flushers_{0};  // flushers inside a pass
   std::vector<std::thread> flushers_;    // written by StartFlushers / ~Impl only
+
+  std::mutex list_mu_;  // leaf; see the header comment
+  // Guarded by list_mu_. dirty_: one key per registered mapping with ops and
+  // dirty folios, ordered oldest-dirtied first (the kernel's b_dirty list);
+  // the key's stamp equals the mapping's dirtied_when. cached_: the ids of
+  // registered mappings with at least one folio. ~Mapping removes its own
+  // entries after Unregister; the pickers also drop ids no longer in entries_
+  // (ids are never reused, so such an entry is stale).
+  std::set<DirtyKey> dirty_;
+  std::set<uint64_t> cached_;
 };
 
 }  // namespace foliofs

@@ -66,6 +66,11 @@
 //                                by GetOrCreate's memory charge; never held
 //                                while calling ops, taking Mapping::mu_ or a
 //                                folio lock)
+//         → PageCache::Impl::list_mu_ (leaf: the dirty list the flushers
+//                                pick from and the set of mappings holding
+//                                folios that reclaim walks; also taken under
+//                                Mapping::mu_ at a mapping's clean↔dirty and
+//                                empty↔non-empty transitions)
 //   Folio::state_mu_            (leaf inside one folio's lock and writeback
 //                                waits, held only for a few instructions;
 //                                taken under PageCache::Impl::mu_ when
