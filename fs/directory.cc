@@ -61,10 +61,20 @@ Result<journal::BufferRef> Directory::ReadBlock(uint32_t lblk) {
   return std::move(buffer).value();
 }
 
-Status Directory::CheckLeaf(uint32_t lblk, const journal::Buffer& buffer) const {
+// Buffer::verified_tag of a block checked as a leaf (or index node) of this
+// directory: a block checked as one kind is checked again if read as the other.
+uint64_t Directory::VerifiedTag(format::BlockType type) const {
+  return (uint64_t{static_cast<uint8_t>(type)} << 56) | (ino_ & ((uint64_t{1} << 56) - 1));
+}
+
+Status Directory::CheckLeaf(uint32_t lblk, journal::Buffer& buffer) const {
+  const uint64_t tag = VerifiedTag(format::BlockType::kDirLeaf);
+  if (buffer.verified_tag() == tag) return Status::Ok();
   const std::span<const uint8_t> bytes(buffer.data(), buffer.size());
   const Status s = dirleaf::CheckLeafBlock(bytes, buffer.blocknr(), ino_, seed_);
-  return s.ok() ? s : Corrupt(lblk, s.message());
+  if (!s.ok()) return Corrupt(lblk, s.message());
+  buffer.set_verified_tag(tag);
+  return s;
 }
 
 Result<journal::BufferRef> Directory::ReadLeaf(uint32_t lblk) {
@@ -88,9 +98,14 @@ format::DirIndexEntry Directory::IndexLevel::Entry(size_t k) const {
 // except the entry order (Check() and the splits decode fully).
 Result<Directory::IndexLevel> Directory::DecodeIndex(uint32_t lblk, journal::BufferRef buffer,
                                                      int depth, uint64_t low) const {
-  const std::span<const uint8_t> bytes(buffer->data(), buffer->size());
-  const Status s = format::CheckBlock(bytes, format::BlockType::kDirIndex, buffer->blocknr(), seed_);
-  if (!s.ok()) return Corrupt(lblk, s.message());
+  const uint64_t tag = VerifiedTag(format::BlockType::kDirIndex);
+  if (buffer->verified_tag() != tag) {
+    const std::span<const uint8_t> bytes(buffer->data(), buffer->size());
+    const Status s =
+        format::CheckBlock(bytes, format::BlockType::kDirIndex, buffer->blocknr(), seed_);
+    if (!s.ok()) return Corrupt(lblk, s.message());
+    buffer->set_verified_tag(tag);  // the checks below are cheap and always run
+  }
   const uint8_t* b = buffer->data();
   if (GetLe64(b + dirleaf::kOwner) != ino_) {
     return Corrupt(lblk, "index node owned by inode " + std::to_string(GetLe64(b + dirleaf::kOwner)));

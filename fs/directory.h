@@ -147,7 +147,9 @@ class Directory {
   Status Corrupt(uint32_t lblk, const std::string& what) const;
   Result<journal::BufferRef> ReadBlock(uint32_t lblk);
   Result<journal::BufferRef> ReadLeaf(uint32_t lblk);
-  Status CheckLeaf(uint32_t lblk, const journal::Buffer& buffer) const;
+  // Checks a leaf once per change of its bytes (Buffer::verified_tag).
+  Status CheckLeaf(uint32_t lblk, journal::Buffer& buffer) const;
+  uint64_t VerifiedTag(format::BlockType type) const;
   Result<IndexLevel> ReadIndex(uint32_t lblk, int depth, uint64_t low);
   Result<IndexLevel> DecodeIndex(uint32_t lblk, journal::BufferRef buffer, int depth,
                                  uint64_t low) const;

@@ -59,6 +59,14 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
   const uint8_t* data() const { return data_; }
   std::span<uint8_t> bytes() { return {data_, size_}; }
   bool uptodate() const { return uptodate_.load(std::memory_order_acquire); }
+  // A reader's note that the bytes passed its checks (checksum, structure)
+  // for `tag` (the reader's own encoding of what it checked, e.g. block type
+  // and owner; 0 = unchecked). Handle::GetWriteAccess resets it, so bytes
+  // are checked again after every change: hot metadata is checksummed once
+  // per change instead of on every read. The reader's locks order the tag
+  // against writers of the bytes, as they order the bytes themselves.
+  uint64_t verified_tag() const { return verified_tag_.load(std::memory_order_acquire); }
+  void set_verified_tag(uint64_t tag) { verified_tag_.store(tag, std::memory_order_release); }
 
  private:
   friend class BufferCache;
@@ -72,6 +80,7 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
   uint8_t* const data_;                       // contents; see the class comment for who may write
   std::atomic<bool> uptodate_{false};         // set once data_ holds the block (release/acquire)
   std::mutex io_mu_;                          // held across the read that makes the buffer uptodate
+  std::atomic<uint64_t> verified_tag_{0};     // see verified_tag()
 
   // Journal state (jbd2's journal_head). All GUARDED_BY(jmu_).
   std::mutex jmu_;

@@ -141,6 +141,7 @@ int Handle::credits_left() const {
 
 Status Handle::GetWriteAccess(Buffer& b) {
   if (state_ == nullptr) return Status::Error(EINVAL, "journal: handle already stopped");
+  b.set_verified_tag(0);  // the bytes are about to change: check them again
   return journal_->HandleGetWriteAccess(state_, b);
 }
 
