@@ -192,7 +192,9 @@ class Filesystem {
   // Writes the file's dirty data and, unless datasync with only times
   // changed, its metadata.
   Status Fsync(uint64_t ino, bool datasync);
-  // Flush (close of one fd): reports a pending writeback error, if any.
+  // Flush (close of one fd): reports a pending writeback error, if any. The
+  // FUSE front end does not call it (FLUSH answers ENOSYS, fs/fuse/README.md):
+  // Fsync reports such errors, as on ext4.
   Status Flush(uint64_t ino);
   Status Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);
   // SEEK_DATA (3) / SEEK_HOLE (4).

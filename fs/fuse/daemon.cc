@@ -25,9 +25,14 @@ namespace foliofs::fuse {
 namespace {
 
 // Worker threads: requests block on I/O (fsync, reads that miss the cache),
-// so allow more threads than cores; keep a few idle ones for bursts.
-constexpr unsigned kMaxIdleThreads = 8;
+// so allow more threads than cores. libfuse starts a worker whenever the last
+// idle one takes a request and ends one that finds more than kMaxIdleThreads
+// idle; with a low limit every burst of concurrent requests created and
+// destroyed threads (hundreds in a benchmark run: clone, a /dev/fuse clone
+// fd, a fresh 1 MiB request buffer and malloc arena each). Idle threads cost
+// only their memory, so a worker, once started, stays.
 constexpr unsigned kMaxThreads = 32;
+constexpr unsigned kMaxIdleThreads = kMaxThreads;
 // How long a busy block device is retried before "in use": 2.5 s.
 constexpr int kClaimRetries = 50;
 constexpr useconds_t kClaimRetryMicros = 50'000;

@@ -1,15 +1,22 @@
 // The operation table, init/destroy and the shared reply helpers.
 //
-// Why entry and attribute timeouts of 1 s (kCacheTimeoutSeconds): every
-// change to the namespace and to attributes arrives through this one kernel
-// mount, so the kernel's dentry and attribute caches can only go stale when
-// the daemon changes something on its own (space accounting after writeback,
-// a size or block count changed by fallocate, an orphan freed). A short
-// timeout bounds that staleness to a second while still sparing a LOOKUP and
-// a GETATTR round trip per path component for every syscall in a burst; the
-// data cache is kept coherent separately (keep_cache + explicit
-// invalidation). Negative lookups are cached for the same time: a create
-// through the kernel drops the negative dentry itself.
+// Why attribute timeouts of 1 s (kCacheTimeoutSeconds): every change to
+// attributes arrives through this one kernel mount, so the kernel's attribute
+// cache can only go stale when the daemon changes something on its own (space
+// accounting after writeback, a size or block count changed by fallocate). A
+// short timeout bounds that staleness to a second while still sparing a
+// GETATTR round trip per syscall in a burst; the data cache is kept coherent
+// separately (keep_cache + explicit invalidation).
+//
+// Why entry timeouts of an hour (kEntryTimeoutSeconds): names change only
+// through requests of this mount (the device is claimed exclusively, and the
+// daemon never adds, removes or renames a name on its own: freeing an orphan
+// touches no directory), and the kernel updates its dentries for each of
+// those requests itself (a create replaces the negative dentry, unlink and
+// rename drop or move theirs). So a cached entry is never wrong, and a short
+// timeout only costs a revalidating LOOKUP for every name used again more
+// than a second after it was looked up (an `rm -r` or the unlink phase of a
+// benchmark: one extra round trip per file). Negative entries likewise.
 #include "fs/fuse/fuse_ops.h"
 
 #include <cstring>
@@ -53,7 +60,7 @@ void ReplyEntry(fuse_req_t req, const fs::Attr& attr) {
   e.generation = attr.generation;
   e.attr = ToStat(attr);
   e.attr_timeout = kCacheTimeoutSeconds;
-  e.entry_timeout = kCacheTimeoutSeconds;
+  e.entry_timeout = kEntryTimeoutSeconds;
   if (fuse_reply_entry(req, &e) != 0) self.fs().Forget(attr.ino, 1);
 }
 
@@ -69,6 +76,8 @@ void DoInit(void* userdata, fuse_conn_info* conn) {
         Log().warn("the kernel does not offer the writeback cache; writing through");
       }
     }
+    // FLUSH is answered ENOSYS (see DoFlush): after the first close the
+    // kernel stops sending it, sparing a round trip per close(2).
     // O_TRUNC arrives as a separate setattr(size=0): one truncate path.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
     conn->time_gran = 1;  // nanosecond timestamps

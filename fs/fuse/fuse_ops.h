@@ -14,11 +14,13 @@
 //    mkdir, symlink, link, create, each readdirplus entry except "." and "..")
 //    carries one Filesystem reference; if the kernel drops the reply
 //    (interrupted request) the reference (and create's open) is given back.
-//  - Kernel cache: entry and attribute timeouts are kCacheTimeoutSeconds (see
-//    fuse_ops.cc). Files open with keep_cache. Where the daemon changes file
-//    data behind the kernel's page cache (setattr size, fallocate) it queues
-//    fuse_lowlevel_notify_inval_inode for the range on the InvalNotifier
-//    thread, which runs it after the reply (see inval_notifier.h for why).
+//  - Kernel cache: entries (positive and negative) are valid for
+//    kEntryTimeoutSeconds, attributes for kCacheTimeoutSeconds (fuse_ops.cc
+//    says why they differ). Files open with keep_cache. Where the daemon
+//    changes file data behind the kernel's page cache (setattr size,
+//    fallocate) it queues fuse_lowlevel_notify_inval_inode for the range on
+//    the InvalNotifier thread, which runs it after the reply (see
+//    inval_notifier.h for why).
 //  - Destroy (FUSE_DESTROY, or the session ending without one) runs
 //    Filesystem::Unmount (UnmountOnce); for fuseblk mounts umount(2) waits for that reply,
 //    so when umount returns the device holds everything.
@@ -42,8 +44,10 @@
 
 namespace foliofs::fuse {
 
-// Seconds the kernel may trust an entry or attributes we replied with.
+// Seconds the kernel may trust attributes we replied with.
 inline constexpr double kCacheTimeoutSeconds = 1.0;
+// Seconds the kernel may trust a name -> inode entry (or a negative entry).
+inline constexpr double kEntryTimeoutSeconds = 3600.0;
 
 struct FuseConfig {
   bool writeback_cache = true;  // ask for FUSE_CAP_WRITEBACK_CACHE in init

@@ -98,7 +98,7 @@ void DoReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         e.generation = attr->generation;
         e.attr = ToStat(*attr);
         e.attr_timeout = kCacheTimeoutSeconds;
-        e.entry_timeout = kCacheTimeoutSeconds;
+        e.entry_timeout = kEntryTimeoutSeconds;
       }
       const size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used,
                                                  entry.name.c_str(), &e,

@@ -32,7 +32,7 @@ void DoCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     e.generation = attr->generation;
     e.attr = ToStat(*attr);
     e.attr_timeout = kCacheTimeoutSeconds;
-    e.entry_timeout = kCacheTimeoutSeconds;
+    e.entry_timeout = kEntryTimeoutSeconds;
     SetOpenFlags(fi);
     if (fuse_reply_create(req, &e, fi) != 0) {
       self.fs().Release(attr->ino);
@@ -79,11 +79,20 @@ void DoWriteBuf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* bufv, off_t off,
   });
 }
 
-void DoFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
-  Guard(req, "flush", [&] {
-    FuseFs& self = Self(req);
-    ReplyStatus(req, "flush", self.fs().Flush(self.ToFs(ino)));
-  });
+// FLUSH (each close(2)) is answered ENOSYS, which the kernel remembers for
+// the connection (fc->no_flush) and sends no FLUSH again: a round trip less
+// per close. Nothing is lost, because before it even looks at no_flush the
+// kernel's fuse_flush writes the file's dirty pages back to us
+// (write_inode_now, which waits for the WRITE replies) and returns any error
+// those replies carried (filemap_check_errors): ENOSPC or EIO of a write
+// still reaches close(2) with the writeback cache; without it write(2)
+// itself already returned them. We keep no per-open state and no POSIX or
+// flock locks that a flush would have to drop. What close(2) no longer
+// reports is an error the daemon's own background writeback to the device
+// met (Filesystem::Flush); that error stays recorded on the file and fsync
+// reports it, as on ext4, where close(2) reports no writeback errors either.
+void DoFlush(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
+  Guard(req, "flush", [&] { fuse_reply_err(req, ENOSYS); });
 }
 
 void DoRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {

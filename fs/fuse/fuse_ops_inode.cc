@@ -55,6 +55,29 @@ void ReplyAttr(fuse_req_t req, const fs::Attr& attr) {
   fuse_reply_attr(req, &st, kCacheTimeoutSeconds);
 }
 
+// With the writeback cache the kernel keeps mtime and ctime of a regular file
+// itself (it never takes them from our replies while it has the inode) and
+// writes them to us with a SETATTR whenever it changed them, notably right
+// after every unlink (fuse_update_ctime -> write_inode -> fuse_flush_times).
+// For an unlinked file (nlink 0, final: there is no tmpfile and the kernel
+// links no nlink-0 inode) nobody can ever see those two fields from us again:
+// no name leads to it, fstat on an open descriptor shows the kernel's copy,
+// and the inode is freed once the kernel forgets it. So such a SETATTR is
+// answered from memory, without a journal transaction per unlink. Returns
+// false (the caller does the real SetAttr) for anything else.
+bool AnswerOrphanTimes(fuse_req_t req, FuseFs& self, uint64_t fs_ino, const struct stat& attr,
+                       int to_set) {
+  if (!self.config().writeback_cache || self.fs().read_only()) return false;
+  if ((to_set & ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_CTIME)) != 0 || to_set == 0) return false;
+  Result<fs::Attr> cur = self.fs().GetAttr(fs_ino);
+  if (!cur.ok() || !S_ISREG(cur->mode) || cur->nlink != 0) return false;
+  fs::Attr reply = *cur;
+  if (to_set & FUSE_SET_ATTR_MTIME) reply.mtime = ToTimespec(attr.st_mtim);
+  if (to_set & FUSE_SET_ATTR_CTIME) reply.ctime = ToTimespec(attr.st_ctim);
+  ReplyAttr(req, reply);
+  return true;
+}
+
 }  // namespace
 
 void DoLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -64,7 +87,7 @@ void DoLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (attr.err() == ENOENT) {
       // A negative entry (ino 0): the kernel caches the miss for the timeout.
       fuse_entry_param e{};
-      e.entry_timeout = kCacheTimeoutSeconds;
+      e.entry_timeout = kEntryTimeoutSeconds;
       fuse_reply_entry(req, &e);
     } else if (!attr.ok()) {
       ReplyStatus(req, "lookup", attr.status());
@@ -111,6 +134,7 @@ void DoSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                fuse_file_info* /*fi*/) {
   Guard(req, "setattr", [&] {
     FuseFs& self = Self(req);
+    if (AnswerOrphanTimes(req, self, self.ToFs(ino), *attr, to_set)) return;
     const fs::SetAttrRequest request = ToSetAttrRequest(*attr, to_set);
     Result<fs::Attr> result = self.fs().SetAttr(self.ToFs(ino), request);
     if (!result.ok()) return ReplyStatus(req, "setattr", result.status());
