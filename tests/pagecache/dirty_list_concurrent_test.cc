@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pagecache/pagecache.h"
+#include "tests/support/wait_until.h"
 #include "tests/pagecache/recording_ops.h"
 #include "tests/support/watchdog.h"
 
@@ -31,15 +32,7 @@ using namespace std::chrono_literals;
 constexpr uint64_t K = 1024;
 constexpr uint64_t M = 1024 * K;
 
-template <typename P>
-bool WaitUntil(P pred) {
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testsupport::WaitUntil;
 
 PageCacheOptions Busy(uint64_t cache_size) {
   PageCacheOptions o;

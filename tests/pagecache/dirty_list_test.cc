@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pagecache/pagecache.h"
+#include "tests/support/wait_until.h"
 #include "tests/pagecache/recording_ops.h"
 #include "tests/support/watchdog.h"
 
@@ -30,15 +31,7 @@ constexpr uint64_t K = 1024;
 constexpr uint64_t M = 1024 * K;
 constexpr size_t kMany = 20000;
 
-template <typename P>
-bool WaitUntil(P pred) {
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testsupport::WaitUntil;
 
 // Sleeps until the steady clock has moved past every stamp taken so far, so
 // the next mapping to go clean → dirty gets a strictly newer dirtied_when.

@@ -17,6 +17,7 @@
 #include "pagecache/blockdev/faulty_device.h"
 #include "pagecache/blockdev/memory_device.h"
 #include "pagecache/pagecache.h"
+#include "tests/support/wait_until.h"
 #include "tests/pagecache/device_ops.h"
 #include "tests/support/watchdog.h"
 
@@ -31,15 +32,7 @@ constexpr uint64_t K = 1024;
 constexpr uint64_t M = 1024 * K;
 
 // Polls `pred` until it holds or 30 s pass (a deadline, not a timing claim).
-template <typename P>
-bool WaitUntil(P pred) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using testsupport::WaitUntil;
 
 PageCacheOptions QuietOptions(uint64_t cache_size) {
   PageCacheOptions o;
